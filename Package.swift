@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SymGraph",
+    products: [
+        .library(name: "SymGraph", targets: ["SymGraph"]),
+        .executable(name: "symgraph", targets: ["symgraph"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libgraphviz-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CGraphviz", path: "Sources/CGraphviz", pkgConfig: "libgvc",
+                       providers: [.apt(["libgraphviz-dev"])]),
+        // Hot elementwise kernels in C, compiled per CPU level with runtime dispatch.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
+        .target(name: "Graph"),
+        .target(name: "Optimizer", dependencies: ["Graph"]),
+        .target(name: "Runtime", dependencies: ["Graph", "Optimizer", "CBLAS", "CKernels"]),
+        .target(name: "Viz", dependencies: ["Graph", "CGraphviz"]),
+        .target(name: "NN", dependencies: ["Graph"]),
+        .target(name: "SymGraph", dependencies: ["Graph", "Optimizer", "Runtime", "Viz", "NN"]),
+        .executableTarget(name: "symgraph", dependencies: [
+            "SymGraph",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Graph"], path: "Sources/TestSupport"),
+        .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Runtime", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
+        .testTarget(name: "VizTests", dependencies: ["Viz", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Runtime", "TestSupport"]),
+    ]
+)

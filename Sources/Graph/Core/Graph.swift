@@ -1,0 +1,207 @@
+import Synchronization
+
+/// A symbolic computation graph: placeholders, variables, constants and ops.
+///
+/// Build a graph with the builder functions (`placeholder`, `variable`, `matmul`,
+/// operators, …); run it with a `Session`. Graphs are append-only: nodes are never
+/// removed or changed, so a `Session` compiled for part of a graph stays valid when
+/// more nodes are added later (the session notices new variables and initializes them
+/// on first use).
+///
+/// Building never throws: problems (shape mismatches, bad axes, …) are recorded as
+/// ``Diagnostic``s and surface together from ``validate()``, which a `Session` calls.
+public final class Graph: @unchecked Sendable {
+    private struct State {
+        var nodes: [Node] = []
+        var names: [String: NodeID] = [:]
+        var nameCounters: [String: Int] = [:]
+        var scopes: [String] = []
+        var diagnostics: [Diagnostic] = []
+        var role: NodeRole = .forward
+        var locationOverride: SourceLocation? = nil
+        var controlScope: [NodeID] = []
+    }
+    private let state = Mutex(State())
+
+    /// Creates an empty graph.
+    public init() {}
+
+    /// The number of nodes (also the graph's version: it only grows).
+    public var nodeCount: Int { state.withLock { $0.nodes.count } }
+
+    /// A snapshot of every node, in creation order (a topological order).
+    public var nodes: [Node] { state.withLock { $0.nodes } }
+
+    /// The node with this id.
+    public func node(_ id: NodeID) -> Node { state.withLock { $0.nodes[id] } }
+
+    /// The node with this full name, if any.
+    public func node(named name: String) -> Node? {
+        state.withLock { s in s.names[name].map { s.nodes[$0] } }
+    }
+
+    /// The tensor handle for a node id.
+    public func tensor(_ id: NodeID) -> Tensor { Tensor(graph: self, id: id) }
+
+    /// Every problem recorded so far.
+    public var diagnostics: [Diagnostic] { state.withLock { $0.diagnostics } }
+
+    /// Throws ``GraphError/invalidGraph(_:)`` listing every recorded problem, if any.
+    public func validate() throws {
+        let ds = diagnostics
+        if !ds.isEmpty { throw GraphError.invalidGraph(ds) }
+    }
+
+    // MARK: Scopes
+
+    /// Runs `body` with `name` pushed as a name scope: nodes made inside are named `name/…`.
+    @discardableResult
+    public func withScope<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
+        state.withLock { $0.scopes.append(name) }
+        defer { state.withLock { _ = $0.scopes.popLast() } }
+        return try body()
+    }
+
+    /// Runs `body` with every node it creates marked with `role` (used by autodiff and optimizers).
+    public func withRole<R>(_ role: NodeRole, _ body: () throws -> R) rethrows -> R {
+        let old = state.withLock { s -> NodeRole in let o = s.role; s.role = role; return o }
+        defer { state.withLock { $0.role = old } }
+        return try body()
+    }
+
+    /// Runs `body` with every node it creates attributed to `location`
+    /// (autodiff uses it so gradient nodes name the forward node's line).
+    public func withLocation<R>(_ location: SourceLocation, _ body: () throws -> R) rethrows -> R {
+        let old = state.withLock { s -> SourceLocation? in let o = s.locationOverride; s.locationOverride = location; return o }
+        defer { state.withLock { $0.locationOverride = old } }
+        return try body()
+    }
+
+    /// Runs `body` so that every node it creates runs after `dependencies`
+    /// (TensorFlow's `control_dependencies`).
+    public func withControlDependencies<R>(_ dependencies: [Tensor], _ body: () throws -> R) rethrows -> R {
+        let ids = dependencies.map(\.id)
+        let old = state.withLock { s -> [NodeID] in let o = s.controlScope; s.controlScope += ids; return o }
+        defer { state.withLock { $0.controlScope = old } }
+        return try body()
+    }
+
+    // MARK: Adding nodes
+
+    /// Adds a node after inferring its dtype and shape. Never throws: an inference
+    /// failure is recorded as a diagnostic and the node is marked invalid.
+    ///
+    /// This is the one door through which every node enters a graph.
+    @discardableResult
+    public func addNode(_ op: Op, inputs: [Tensor], controlInputs: [Tensor] = [], name: String? = nil,
+                        type: TypeInfo? = nil, location: SourceLocation) -> Tensor {
+        for t in inputs + controlInputs where t.graph !== self {
+            // A foreign tensor: record the problem and treat it as absent.
+            recordForeign(op: op, location: location)
+            return addInvalid(op, location: location, name: name)
+        }
+        return state.withLock { s in
+            let ids = inputs.map(\.id)
+            let ins = ids.map { s.nodes[$0] }
+            let loc = s.locationOverride ?? location
+            let fullName = Graph.uniqueName(&s, base: name ?? op.baseName)
+            let inheritedInvalid = ins.contains { $0.isInvalid }
+            var dtype = DType.float32
+            var shape = Shape.scalar
+            var invalid = inheritedInvalid
+            let inferred: Result<TypeInfo, InferenceProblem> = type.map { .success($0) }
+                ?? op.infer(inputs: ins.map { ($0.dtype, $0.shape) })
+            switch inferred {
+            case .success(let r):
+                dtype = r.dtype; shape = r.shape
+            case .failure(let problem):
+                dtype = problem.dtypeGuess ?? ins.first?.dtype ?? .float32
+                shape = problem.shapeGuess ?? Shape(Array(repeating: nil, count: ins.first?.shape.rank ?? 0))
+                if !inheritedInvalid {
+                    s.diagnostics.append(Diagnostic(
+                        nodeName: fullName, op: op.name,
+                        inputs: ins.map { "\($0.name): \($0.dtype.shortName)\($0.shape)" },
+                        message: problem.message, location: loc))
+                }
+                invalid = true
+            }
+            let id = s.nodes.count
+            let node = Node(id: id, op: op, inputs: ids, controlInputs: controlInputs.map(\.id) + s.controlScope,
+                            dtype: dtype, shape: shape, name: fullName, location: loc, role: s.role,
+                            isInvalid: invalid)
+            s.nodes.append(node)
+            s.names[fullName] = id
+            return Tensor(graph: self, id: id)
+        }
+    }
+
+    /// Records a diagnostic against an existing node (used by builder checks that
+    /// need more context than inference has).
+    public func record(_ diagnostic: Diagnostic) {
+        state.withLock { $0.diagnostics.append(diagnostic) }
+    }
+
+    private func recordForeign(op: Op, location: SourceLocation) {
+        record(Diagnostic(nodeName: op.baseName, op: op.name, inputs: [],
+                          message: "an input belongs to a different graph", location: location))
+    }
+
+    private func addInvalid(_ op: Op, location: SourceLocation, name: String?) -> Tensor {
+        state.withLock { s in
+            let id = s.nodes.count
+            let fullName = Graph.uniqueName(&s, base: name ?? op.baseName)
+            s.nodes.append(Node(id: id, op: .constant(HostTensor(scalar: Float(0))), inputs: [], controlInputs: [],
+                                dtype: .float32, shape: .scalar, name: fullName, location: location,
+                                role: s.role, isInvalid: true))
+            s.names[fullName] = id
+            return Tensor(graph: self, id: id)
+        }
+    }
+
+    private static func uniqueName(_ s: inout State, base: String) -> String {
+        let prefix = s.scopes.isEmpty ? "" : s.scopes.joined(separator: "/") + "/"
+        let full = prefix + base
+        if s.names[full] == nil { return full }
+        var k = s.nameCounters[full, default: 1]
+        while s.names["\(full)_\(k)"] != nil { k += 1 }
+        s.nameCounters[full] = k + 1
+        return "\(full)_\(k)"
+    }
+
+    /// Whether a name is already taken.
+    func isNameTaken(_ name: String) -> Bool { state.withLock { $0.names[name] != nil } }
+}
+
+extension Op {
+    /// The default node name for an op (`matmul`, `add`, `relu`, …).
+    var baseName: String {
+        switch self {
+        case .unary(let f):
+            switch f {
+            case .leakyRelu: return "leakyRelu"
+            case .elu: return "elu"
+            default: return String(describing: f)
+            }
+        case .binary(let f): return f.rawValue
+        case .reduce(let f, _, _): return f.rawValue
+        case .argReduce(let f, _, _): return f.rawValue
+        case .cast: return "cast"
+        case .matmul: return "matmul"
+        case .reshape: return "reshape"
+        case .transpose: return "transpose"
+        case .broadcastTo: return "broadcastTo"
+        case .squeeze: return "squeeze"
+        case .expandDims: return "expandDims"
+        case .concat: return "concat"
+        case .gather: return "gather"
+        case .tile: return "tile"
+        case .softmax: return "softmax"
+        case .logSoftmax: return "logSoftmax"
+        case .oneHot: return "oneHot"
+        case .constant: return "const"
+        case .assign: return name
+        case .random: return name
+        default: return name
+        }
+    }
+}

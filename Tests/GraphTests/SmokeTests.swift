@@ -1,0 +1,3 @@
+import XCTest
+@testable import Graph
+final class GraphSmokeTests: XCTestCase { func testLoads() {} }

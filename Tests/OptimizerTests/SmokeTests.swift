@@ -1,0 +1,3 @@
+import XCTest
+@testable import Optimizer
+final class OptimizerSmokeTests: XCTestCase { func testLoads() {} }
