@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Graph"),
         .target(name: "Optimizer", dependencies: ["Graph"]),
         .target(name: "Runtime", dependencies: ["Graph", "Optimizer", "CBLAS", "CKernels"]),
-        .target(name: "Viz", dependencies: ["Graph", "CGraphviz"]),
+        .target(name: "Viz", dependencies: ["Graph", "Optimizer", "CGraphviz"]),
         .target(name: "NN", dependencies: ["Graph"]),
         .target(name: "SymGraph", dependencies: ["Graph", "Optimizer", "Runtime", "Viz", "NN"]),
         .executableTarget(name: "symgraph", dependencies: [
@@ -33,8 +33,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Graph"], path: "Sources/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Runtime", "TestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
-        .testTarget(name: "VizTests", dependencies: ["Viz", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "NN", "TestSupport"]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Runtime", "NN", "TestSupport"]),
+        .testTarget(name: "VizTests", dependencies: ["Viz", "NN", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Runtime", "TestSupport"]),
     ]
 )

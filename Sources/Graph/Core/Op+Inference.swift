@@ -29,7 +29,8 @@ extension Op {
              .reshapeLike, .sliceBackward, .maxPool2dBackward, .avgPool2dBackward:
             return 2
         case .select, .gatherBackward, .conv2dBackwardInput, .conv2dBackwardFilter: return 3
-        case .concat, .group, .random: return nil
+        case .linear: return 3
+        case .concat, .group, .random, .fused, .fusedReduce: return nil
         }
     }
 
@@ -92,6 +93,13 @@ extension Op {
         case .conv2dBackwardFilter: return TypeInfo(ins[1].0, ins[2].1)
         case .maxPool2dBackward: return TypeInfo(ins[1].0, ins[0].1)
         case .avgPool2dBackward: return TypeInfo(ins[0].0, ins[1].1)
+        case .fused(let p): return try Inference.fused(p, ins)
+        case .linear(let ta, let tb, _):
+            let mm = try Inference.matmul(ins[0], ins[1], ta, tb)
+            _ = try Inference.broadcast([mm.shape, ins[2].1], mm.dtype)
+            return mm
+        case .fusedReduce(let f, let axes, let keep, let p):
+            return try Inference.reduce(f, (p.resultDType, try Inference.fused(p, ins).shape), axes, keep)
         }
     }
 }
@@ -109,6 +117,13 @@ enum Inference {
             throw fail("\(what) \(a) is out of range for rank \(rank)")
         }
         return n
+    }
+
+    static func fused(_ p: FusedProgram, _ ins: [In]) throws -> TypeInfo {
+        guard p.inputCount == ins.count, p.dtypes.count == p.steps.count, !p.steps.isEmpty else {
+            throw fail("fused program reads \(p.inputCount) inputs, has \(ins.count)")
+        }
+        return TypeInfo(p.resultDType, try broadcast(ins.map(\.1), p.resultDType))
     }
 
     /// Equal known dimensions, or nil when either is unknown. Throws when both are known and differ.

@@ -263,6 +263,14 @@ public enum Op: Hashable, Sendable {
     case maxPool2dBackward(Pool2DConfig)
     /// Inputs [dy, x]: gradient of average pooling.
     case avgPool2dBackward(Pool2DConfig)
+
+    // MARK: Fused (made by the optimizer)
+    /// A fused elementwise region; inputs broadcast to the output shape.
+    case fused(FusedProgram)
+    /// `activation(a × b + bias)`: inputs [a, b, bias]; bias broadcasts over the last axis.
+    case linear(transposeA: Bool, transposeB: Bool, activation: UnaryFunction?)
+    /// A reduction of a fused elementwise expression of the inputs (`sum(x * y)`).
+    case fusedReduce(ReduceFunction, axes: [Int], keepDims: Bool, FusedProgram)
 }
 
 /// Padding of one axis: elements added before and after.
@@ -318,6 +326,9 @@ extension Op {
         case .conv2dBackwardFilter: return "conv2dBackwardFilter"
         case .maxPool2dBackward: return "maxPool2dBackward"
         case .avgPool2dBackward: return "avgPool2dBackward"
+        case .fused(let p): return "fused(\(p.steps.count))"
+        case .linear(_, _, let a): return "linear" + (a.map { "+" + $0.name } ?? "")
+        case .fusedReduce(let f, let axes, _, let p): return "fused\(f.rawValue)\(axes)(\(p.steps.count))"
         }
     }
 
@@ -332,7 +343,7 @@ extension Op {
     /// Whether the op is elementwise (output element i depends only on input elements at i, after broadcasting).
     public var isElementwise: Bool {
         switch self {
-        case .unary, .binary, .select, .cast, .identity: return true
+        case .unary, .binary, .select, .cast, .identity, .fused: return true
         default: return false
         }
     }

@@ -1,0 +1,104 @@
+/// Counter-based random numbers: a hash of (element index, seed), so the same seed gives
+/// the same numbers on every run and every machine, in any order and on any thread.
+///
+/// `detU32` is MurmurHash3's fmix32 finalizer applied to `i + seed * 0x9E3779B9`
+/// (the generator of the benchmark workloads in docs/benchmarks.md).
+public enum DeterministicRandom {
+    /// The 32-bit hash of element `i` under `seed`.
+    @inlinable
+    public static func u32(_ i: Int, seed: UInt64) -> UInt32 {
+        var h = UInt32(truncatingIfNeeded: i) &+ UInt32(truncatingIfNeeded: seed) &* 0x9E37_79B9
+        h ^= h >> 16
+        h = h &* 0x85EB_CA6B
+        h ^= h >> 13
+        h = h &* 0xC2B2_AE35
+        h ^= h >> 16
+        return h
+    }
+
+    /// Uniform in `[0, 1)` as Double (`u32 / 2^32`).
+    @inlinable
+    public static func unit(_ i: Int, seed: UInt64) -> Double {
+        Double(u32(i, seed: seed)) / 4_294_967_296.0
+    }
+
+    /// `count` uniform numbers in `[low, high)`, computed in Double and rounded once to Float.
+    public static func uniformFloats(count: Int, seed: UInt64, low: Double, high: Double) -> [Float] {
+        (0..<count).map { Float(low + (high - low) * unit($0, seed: seed)) }
+    }
+
+    /// `count` uniform numbers in `[low, high)` as Double.
+    public static func uniformDoubles(count: Int, seed: UInt64, low: Double, high: Double) -> [Double] {
+        (0..<count).map { low + (high - low) * unit($0, seed: seed) }
+    }
+
+    /// Standard normal number for element `i` (Box–Muller on two hashed streams).
+    @inlinable
+    public static func normal(_ i: Int, seed: UInt64) -> Double {
+        let u1 = (Double(u32(2 &* i, seed: seed)) + 1) / 4_294_967_297.0
+        let u2 = Double(u32(2 &* i &+ 1, seed: seed)) / 4_294_967_296.0
+        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+    }
+
+    /// Integer labels `u32 % classes` (the workloads' `det_labels`).
+    public static func labels(count: Int, seed: UInt64, classes: Int) -> [Int32] {
+        (0..<count).map { Int32(u32($0, seed: seed) % UInt32(classes)) }
+    }
+
+    /// Fan-in and fan-out of a weight shape: `[in, out]` for matrices, `[O, I, KH, KW]` for filters.
+    public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
+        switch shape.count {
+        case 0: return (1, 1)
+        case 1: return (shape[0], shape[0])
+        case 2: return (shape[0], shape[1])
+        default:
+            let receptive = shape.dropFirst(2).reduce(1, *)
+            return (shape[1] * receptive, shape[0] * receptive)
+        }
+    }
+
+    /// The initial values of a variable, as Double, row-major.
+    public static func initialValues(_ initializer: Initializer, shape: [Int], seed: UInt64) -> [Double] {
+        let n = shape.reduce(1, *)
+        let (fi, fo) = fans(shape)
+        switch initializer {
+        case .zeros: return Array(repeating: 0, count: n)
+        case .ones: return Array(repeating: 1, count: n)
+        case .constant(let c): return Array(repeating: c, count: n)
+        case .uniform(let lo, let hi): return uniformDoubles(count: n, seed: seed, low: lo, high: hi)
+        case .normal(let m, let s): return (0..<n).map { m + s * normal($0, seed: seed) }
+        case .glorotUniform:
+            let l = (6.0 / Double(fi + fo)).squareRoot()
+            return uniformDoubles(count: n, seed: seed, low: -l, high: l)
+        case .glorotNormal:
+            let s = (2.0 / Double(fi + fo)).squareRoot()
+            return (0..<n).map { s * normal($0, seed: seed) }
+        case .heUniform:
+            let l = (6.0 / Double(fi)).squareRoot()
+            return uniformDoubles(count: n, seed: seed, low: -l, high: l)
+        case .heNormal:
+            let s = (2.0 / Double(fi)).squareRoot()
+            return (0..<n).map { s * normal($0, seed: seed) }
+        case .value(let v): return v.doubles
+        }
+    }
+
+    /// The initial value of a variable as a tensor of `dtype`. Uniform initializers in float32 round
+    /// once from Double, so `glorotUniform` with seed s equals the workloads' `glorot(…, seed s)`.
+    public static func initialTensor(_ initializer: Initializer, shape: [Int], dtype: DType, seed: UInt64) -> HostTensor {
+        if case .value(let v) = initializer { return v.converted(to: dtype) }
+        let vals = initialValues(initializer, shape: shape, seed: seed)
+        let t = (try? HostTensor(vals, shape: shape)) ?? HostTensor(zeros: .float64, shape: shape)
+        return t.converted(to: dtype)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#elseif canImport(Darwin)
+import Darwin
+@usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif

@@ -1,0 +1,2 @@
+import XCTest
+final class AutodiffSmokeTests: XCTestCase { func testLoads() {} }
