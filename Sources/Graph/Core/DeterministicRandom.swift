@@ -24,12 +24,12 @@ public enum DeterministicRandom {
 
     /// `count` uniform numbers in `[low, high)`, computed in Double and rounded once to Float.
     public static func uniformFloats(count: Int, seed: UInt64, low: Double, high: Double) -> [Float] {
-        (0..<count).map { Float(low + (high - low) * unit($0, seed: seed)) }
+        (0..<Swift.max(count, 0)).map { Float(low + (high - low) * unit($0, seed: seed)) }
     }
 
     /// `count` uniform numbers in `[low, high)` as Double.
     public static func uniformDoubles(count: Int, seed: UInt64, low: Double, high: Double) -> [Double] {
-        (0..<count).map { low + (high - low) * unit($0, seed: seed) }
+        (0..<Swift.max(count, 0)).map { low + (high - low) * unit($0, seed: seed) }
     }
 
     /// Standard normal number for element `i` (Box–Muller on two hashed streams).
@@ -42,7 +42,8 @@ public enum DeterministicRandom {
 
     /// Integer labels `u32 % classes` (the workloads' `det_labels`).
     public static func labels(count: Int, seed: UInt64, classes: Int) -> [Int32] {
-        (0..<count).map { Int32(u32($0, seed: seed) % UInt32(classes)) }
+        let c = UInt32(clamping: Swift.max(classes, 1))   // classes < 1 gives all zeros, never a trap
+        return (0..<Swift.max(count, 0)).map { Int32(u32($0, seed: seed) % c) }
     }
 
     /// Fan-in and fan-out of a weight shape: `[in, out]` for matrices, `[O, I, KH, KW]` for filters.
@@ -59,7 +60,7 @@ public enum DeterministicRandom {
 
     /// The initial values of a variable, as Double, row-major.
     public static func initialValues(_ initializer: Initializer, shape: [Int], seed: UInt64) -> [Double] {
-        let n = shape.reduce(1, *)
+        let n = shape.contains { $0 < 0 } ? 0 : shape.reduce(1, *)
         let (fi, fo) = fans(shape)
         switch initializer {
         case .zeros: return Array(repeating: 0, count: n)

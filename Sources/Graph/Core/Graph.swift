@@ -79,8 +79,13 @@ public final class Graph: @unchecked Sendable {
 
     /// Runs `body` so that every node it creates runs after `dependencies`
     /// (TensorFlow's `control_dependencies`).
+    /// A dependency from another graph is reported (against that tensor's name and line) and ignored.
     public func withControlDependencies<R>(_ dependencies: [Tensor], _ body: () throws -> R) rethrows -> R {
-        let ids = dependencies.map(\.id)
+        for t in dependencies where t.graph !== self {
+            record(Diagnostic(nodeName: t.name, op: t.node.op.name, inputs: [],
+                              message: "control dependency '\(t.name)' belongs to a different graph", location: t.location))
+        }
+        let ids = dependencies.filter { $0.graph === self }.map(\.id)
         let old = state.withLock { s -> [NodeID] in let o = s.controlScope; s.controlScope += ids; return o }
         defer { state.withLock { $0.controlScope = old } }
         return try body()
@@ -96,9 +101,11 @@ public final class Graph: @unchecked Sendable {
     public func addNode(_ op: Op, inputs: [Tensor], controlInputs: [Tensor] = [], name: String? = nil,
                         type: TypeInfo? = nil, location: SourceLocation) -> Tensor {
         for t in inputs + controlInputs where t.graph !== self {
-            // A foreign tensor: record the problem and treat it as absent.
-            recordForeign(op: op, location: location)
-            return addInvalid(op, location: location, name: name)
+            // A foreign tensor: record the problem (naming the node made in its place) and treat it as absent.
+            let t = addInvalid(op, location: location, name: name)
+            record(Diagnostic(nodeName: t.name, op: op.name, inputs: [],
+                              message: "an input belongs to a different graph", location: t.location))
+            return t
         }
         return state.withLock { s in
             let ids = inputs.map(\.id)
@@ -141,9 +148,17 @@ public final class Graph: @unchecked Sendable {
         state.withLock { $0.diagnostics.append(diagnostic) }
     }
 
-    private func recordForeign(op: Op, location: SourceLocation) {
-        record(Diagnostic(nodeName: op.baseName, op: op.name, inputs: [],
-                          message: "an input belongs to a different graph", location: location))
+    /// Records a diagnostic about `node`, a node a builder has just made, and marks that node
+    /// invalid so nodes built on it do not add a cascade of follow-on errors.
+    func record(_ diagnostic: Diagnostic, invalidating node: Tensor) {
+        state.withLock { s in
+            s.diagnostics.append(diagnostic)
+            guard node.graph === self, node.id >= 0, node.id < s.nodes.count else { return }
+            let n = s.nodes[node.id]
+            s.nodes[node.id] = Node(id: n.id, op: n.op, inputs: n.inputs, controlInputs: n.controlInputs,
+                                    dtype: n.dtype, shape: n.shape, name: n.name, location: n.location,
+                                    role: n.role, isInvalid: true)
+        }
     }
 
     private func addInvalid(_ op: Op, location: SourceLocation, name: String?) -> Tensor {
@@ -151,7 +166,7 @@ public final class Graph: @unchecked Sendable {
             let id = s.nodes.count
             let fullName = Graph.uniqueName(&s, base: name ?? op.baseName)
             s.nodes.append(Node(id: id, op: .constant(HostTensor(scalar: Float(0))), inputs: [], controlInputs: [],
-                                dtype: .float32, shape: .scalar, name: fullName, location: location,
+                                dtype: .float32, shape: .scalar, name: fullName, location: s.locationOverride ?? location,
                                 role: s.role, isInvalid: true))
             s.names[fullName] = id
             return Tensor(graph: self, id: id)

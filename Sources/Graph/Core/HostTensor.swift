@@ -56,11 +56,11 @@ public struct HostTensor: @unchecked Sendable, CustomStringConvertible {
     /// Number of dimensions.
     public var rank: Int { shape.count }
 
-    /// A zero-filled tensor.
+    /// A zero-filled tensor. Negative dimensions are taken as 0.
     public init(zeros dtype: DType, shape: [Int]) {
         self.dtype = dtype
-        self.shape = shape
-        storage = TensorStorage(byteCount: shape.reduce(1, *) * dtype.byteSize)
+        self.shape = shape.map { Swift.max($0, 0) }
+        storage = TensorStorage(byteCount: self.shape.reduce(1, *) * dtype.byteSize)
     }
 
     /// Wraps existing storage (no copy). `storage` must hold at least `count * byteSize` bytes.
@@ -78,7 +78,8 @@ public struct HostTensor: @unchecked Sendable, CustomStringConvertible {
         }
         self.init(zeros: T.dtype, shape: shape)
         scalars.withUnsafeBufferPointer { src in
-            storage.pointer.bindMemory(to: T.self, capacity: n).update(from: src.baseAddress!, count: n)
+            guard n > 0, let base = src.baseAddress else { return }
+            storage.pointer.bindMemory(to: T.self, capacity: n).update(from: base, count: n)
         }
     }
 

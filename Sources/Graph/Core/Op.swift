@@ -117,7 +117,8 @@ public struct SliceSpec: Hashable, Sendable {
 
     /// Resolves the slice on one axis of length `n`: the start index and element count.
     public func resolve(axis: Int, length n: Int) -> (start: Int, count: Int) {
-        guard axis < begin.count else { return (0, n) }
+        // Axes past the spec, and malformed specs (reported by the slice op's inference), take the whole axis.
+        guard axis < begin.count, axis < end.count, axis < stride.count, stride[axis] != 0 else { return (0, n) }
         let s = stride[axis]
         func clampIndex(_ v: Int, lo: Int, hi: Int) -> Int { Swift.min(Swift.max(v, lo), hi) }
         if s > 0 {

@@ -17,7 +17,7 @@ extension Inference {
     }
 
     static func broadcast(_ shapes: [Shape], _ guessDType: DType) throws -> Shape {
-        var out = shapes[0]
+        guard var out = shapes.first else { return .scalar }
         for s in shapes.dropFirst() {
             guard let b = Shape.broadcast(out, s) else {
                 throw fail("shapes \(shapes.map(\.description).joined(separator: " and ")) cannot broadcast", guessDType, out)

@@ -8,6 +8,7 @@ extension Padding {
         switch self {
         case .valid: return (0, 0)
         case .same:
+            guard s > 0 else { return (0, 0) }   // a bad stride is reported by the op's inference
             let out = (n + s - 1) / s
             let total = Swift.max((out - 1) * s + k - n, 0)
             return (total / 2, total - total / 2)
@@ -164,13 +165,14 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, file: String = #
 public func dropout(_ x: Tensor, rate: Double, training: Bool, seed: UInt64 = 0,
                     file: String = #fileID, line: Int = #line) -> Tensor {
     let loc = SourceLocation(file: file, line: line)
-    guard training, rate > 0 else { return x.make(.identity, [x], name: "dropout", loc) }
-    if rate >= 1 || rate < 0 {
+    if !(rate >= 0 && rate < 1) {
         let t = x.make(.identity, [x], name: "dropout", loc)
         x.graph.record(Diagnostic(nodeName: t.name, op: "dropout", inputs: ["\(x.name): \(x.dtype.shortName)\(x.shape)"],
-                                  message: "dropout rate must be in [0, 1), got \(rate)", location: loc))
+                                  message: "dropout rate must be in [0, 1), got \(rate)", location: loc),
+                       invalidating: t)
         return t
     }
+    guard training, rate > 0 else { return x.make(.identity, [x], name: "dropout", loc) }
     return x.graph.withScope("dropout") {
         let u = x.make(.random(.uniform(low: 0, high: 1), seed: seed, shape: x.shape.dims), [x], name: "mask_uniform", loc)
         let keep = u.make(.binary(.greaterEqual), [u, x.graph.constant(rate, dtype: .float32, location: loc)], name: "keep", loc)
@@ -189,19 +191,19 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
                       axes: [Int]? = nil, training: Bool, epsilon: Double = 1e-5,
                       file: String = #fileID, line: Int = #line) -> Tensor {
     let loc = SourceLocation(file: file, line: line)
-    let red = axes ?? (0..<x.rank).filter { $0 != 1 }
+    let red = axes.map { $0.map { normalizeAxis($0, rank: x.rank) ?? $0 } } ?? (0..<x.rank).filter { $0 != 1 }
     return x.graph.withScope("batchNorm") {
         x.graph.withLocation(loc) {
             let mean: Tensor, variance: Tensor
-            if training || runningMean == nil || runningVariance == nil {
+            let shape = x.shape.dims.enumerated().map { red.contains($0.offset) ? 1 : ($0.element ?? -1) }
+            if !training, let rm = runningMean, let rv = runningVariance {
+                mean = rm.reshaped(shape)
+                variance = rv.reshaped(shape)
+            } else {
                 mean = x.mean(axes: red, keepDims: true)
                 let centered = x - mean
                 variance = (centered * centered).mean(axes: red, keepDims: true)
-            } else {
-                mean = runningMean!.reshaped(x.shape.dims.enumerated().map { red.contains($0.offset) ? 1 : ($0.element ?? -1) })
-                variance = runningVariance!.reshaped(x.shape.dims.enumerated().map { red.contains($0.offset) ? 1 : ($0.element ?? -1) })
             }
-            let shape = x.shape.dims.enumerated().map { red.contains($0.offset) ? 1 : ($0.element ?? -1) }
             let inv = rsqrt(variance + epsilon)
             return (x - mean) * inv * gamma.reshaped(shape) + beta.reshaped(shape)
         }
@@ -241,7 +243,8 @@ extension Tensor {
         let t = make(.assign(mode), [self, value], loc)
         if case .variable = node.op {} else {
             graph.record(Diagnostic(nodeName: t.name, op: t.node.op.name, inputs: ["\(name): \(node.op.name)"],
-                                    message: "only a variable can be assigned to; '\(name)' is a \(node.op.name)", location: loc))
+                                    message: "only a variable can be assigned to; '\(name)' is a \(node.op.name)", location: loc),
+                         invalidating: t)
         }
         return t
     }

@@ -194,27 +194,47 @@ extension Tensor {
     public func split(sizes: [Int], axis: Int = 0, file: String = #fileID, line: Int = #line) -> [Tensor] {
         let loc = SourceLocation(file: file, line: line)
         let a = normalizeAxis(axis, rank: rank) ?? axis
-        if let total = (a >= 0 && a < rank) ? shape.dims[a] : nil, total != sizes.reduce(0, +) || sizes.contains(where: { $0 < 0 }) {
-            let t = make(.identity, [self], name: "split", loc)
-            graph.record(Diagnostic(nodeName: t.name, op: "split", inputs: ["\(name): \(dtype.shortName)\(shape)"],
-                                    message: "sizes \(sizes) do not add up to \(total), the length of axis \(a)", location: loc))
-            return sizes.map { _ in t }
+        var problem: String?
+        if a < 0 || a >= rank {
+            problem = "axis \(axis) is out of range for rank \(rank)"
+        } else if sizes.contains(where: { $0 < 0 }) {
+            problem = "sizes \(sizes) must be ≥ 0"
+        } else if let total = shape.dims[a], total != sizes.reduce(0, +) {
+            problem = "sizes \(sizes) do not add up to \(total), the length of axis \(a)"
         }
+        if let problem { return invalidSplit(problem, pieces: sizes.count, loc) }
         var start = 0
         return sizes.map { n in
-            var b = [Int?](repeating: nil, count: Swift.max(a + 1, 0)), e = b
-            if a >= 0 { b[a] = start; e[a] = start + n }
+            var b = [Int?](repeating: nil, count: a + 1), e = b
+            b[a] = start; e[a] = start + n
             start += n
             return make(.slice(SliceSpec(begin: b, end: e)), [self], name: "split", loc)
         }
     }
-    /// Splits along `axis` into `count` equal pieces.
+    /// Splits along `axis` into `count` equal pieces (the axis length must be known and divisible by `count`).
     public func split(count: Int, axis: Int = 0, file: String = #fileID, line: Int = #line) -> [Tensor] {
         let a = normalizeAxis(axis, rank: rank) ?? axis
-        let total = (a >= 0 && a < rank) ? (shape.dims[a] ?? 0) : 0
-        let size = count > 0 ? total / count : 0
-        let sizes = count > 0 && total % count == 0 ? Array(repeating: size, count: count) : [total + 1]
-        return split(sizes: sizes, axis: axis, file: file, line: line)
+        let problem: String
+        if count <= 0 {
+            problem = "split count must be positive, got \(count)"
+        } else if a < 0 || a >= rank {
+            problem = "axis \(axis) is out of range for rank \(rank)"
+        } else if let total = shape.dims[a] {
+            if total % count == 0 {
+                return split(sizes: Array(repeating: total / count, count: count), axis: a, file: file, line: line)
+            }
+            problem = "axis \(a) of length \(total) does not split into \(count) equal pieces"
+        } else {
+            problem = "axis \(a) has an unknown length: split it with explicit sizes"
+        }
+        return invalidSplit(problem, pieces: Swift.max(count, 0), SourceLocation(file: file, line: line))
+    }
+    /// One invalid identity node standing for every piece of a bad split, with its diagnostic.
+    private func invalidSplit(_ message: String, pieces: Int, _ loc: SourceLocation) -> [Tensor] {
+        let t = make(.identity, [self], name: "split", loc)
+        graph.record(Diagnostic(nodeName: t.name, op: "split", inputs: ["\(name): \(dtype.shortName)\(shape)"],
+                                message: message, location: loc), invalidating: t)
+        return Array(repeating: t, count: pieces)
     }
     /// Flattens all axes after the first: `[N, …] -> [N, -1]`.
     public func flattened(file: String = #fileID, line: Int = #line) -> Tensor {

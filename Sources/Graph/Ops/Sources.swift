@@ -11,7 +11,8 @@ extension Graph {
         let loc = SourceLocation(file: file, line: line)
         if let bad = shape.dims.first(where: { ($0 ?? 0) < 0 }) {
             let t = addNode(.placeholder, inputs: [], name: name, type: TypeInfo(dtype, Shape(shape.dims.map { ($0 ?? 0) < 0 ? nil : $0 })), location: loc)
-            record(Diagnostic(nodeName: t.name, op: "placeholder", inputs: [], message: "negative dimension \(bad ?? 0) in shape \(shape)", location: loc))
+            record(Diagnostic(nodeName: t.name, op: "placeholder", inputs: [], message: "negative dimension \(bad ?? 0) in shape \(shape)", location: loc),
+                   invalidating: t)
             return t
         }
         return addNode(.placeholder, inputs: [], name: name, type: TypeInfo(dtype, shape), location: loc)
@@ -44,7 +45,7 @@ extension Graph {
             }
         }
         if let problem {
-            record(Diagnostic(nodeName: t.name, op: "variable", inputs: [], message: problem, location: loc))
+            record(Diagnostic(nodeName: t.name, op: "variable", inputs: [], message: problem, location: loc), invalidating: t)
         }
         return t
     }
@@ -68,7 +69,7 @@ extension Graph {
             return constant(try HostTensor(values, shape: shape), name: name, file: file, line: line)
         } catch {
             let t = addNode(.constant(HostTensor(zeros: T.dtype, shape: [])), inputs: [], name: name, location: loc)
-            record(Diagnostic(nodeName: t.name, op: "const", inputs: [], message: "\(error)", location: loc))
+            record(Diagnostic(nodeName: t.name, op: "const", inputs: [], message: "\(error)", location: loc), invalidating: t)
             return t
         }
     }

@@ -1,2 +1,0 @@
-import XCTest
-final class AutodiffSmokeTests: XCTestCase { func testLoads() {} }

@@ -1,3 +1,0 @@
-import XCTest
-@testable import Graph
-final class GraphSmokeTests: XCTestCase { func testLoads() {} }
