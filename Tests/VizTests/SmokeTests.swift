@@ -1,3 +1,0 @@
-import XCTest
-@testable import Viz
-final class VizSmokeTests: XCTestCase { func testLoads() {} }
