@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libgraphviz-dev).
@@ -23,19 +24,26 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["Graph"]),
         .target(name: "Runtime", dependencies: ["Graph", "Optimizer", "CBLAS", "CKernels"]),
         .target(name: "Viz", dependencies: ["Graph", "Optimizer", "CGraphviz"]),
-        .target(name: "NN", dependencies: ["Graph"]),
-        .target(name: "SymGraph", dependencies: ["Graph", "Optimizer", "Runtime", "Viz", "NN"]),
+        .target(name: "NN", dependencies: ["Graph"], resources: [.copy("Data/README.md")]),
+        .target(name: "ONNX", dependencies: [
+            "Graph", "Runtime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        .target(name: "SymGraph", dependencies: ["Graph", "Optimizer", "Runtime", "Viz", "NN", "ONNX"]),
+        .target(name: "Bench", dependencies: ["SymGraph", "CBLAS"]),
         .executableTarget(name: "symgraph", dependencies: [
-            "SymGraph",
+            "SymGraph", "Bench", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Graph"], path: "Sources/TestSupport"),
         .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"]),
-        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Runtime", "TestSupport"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Runtime", "NN", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "NN", "TestSupport"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Runtime", "NN", "TestSupport"]),
         .testTarget(name: "VizTests", dependencies: ["Viz", "NN", "TestSupport"]),
+        // libFuzzer target for the ONNX reader; a plain replay tool unless built with -DONNX_FUZZ (docs/onnx.md).
+        .executableTarget(name: "ONNXFuzz", dependencies: ["ONNX"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Runtime", "NN", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Runtime", "TestSupport"]),
     ]
 )
