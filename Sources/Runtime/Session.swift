@@ -101,7 +101,7 @@ public final class Session: @unchecked Sendable {
     }
 
     private let plans = Mutex<[PlanKey: ExecutionPlan]>([:])
-    private let slots = Mutex<[NodeID: VariableSlot]>([:])
+    let slots = Mutex<[NodeID: VariableSlot]>([:])
     private let runCounter = Atomic<UInt64>(0)
     /// Plans kept at most; past it the cache is cleared (a loop over many distinct shapes).
     private static let maxCachedPlans = 256
@@ -211,7 +211,14 @@ public final class Session: @unchecked Sendable {
         return n.id
     }
 
-    private func variableSlot(_ id: NodeID) throws -> VariableSlot {
+    /// What the plan builder needs for these feeds.
+    func planContext(level: OptimizationLevel, feeds: [(NodeID, DType, [Int])]) -> PlanContext {
+        PlanContext(level: level, checkNumerics: options.checkNumerics,
+                    feeds: Dictionary(feeds.map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { a, _ in a }),
+                    variableSlot: { try self.variableSlot($0) })
+    }
+
+    func variableSlot(_ id: NodeID) throws -> VariableSlot {
         let node = graph.node(id)
         return try slots.withLock { s in
             if let slot = s[id] { return slot }
@@ -228,7 +235,7 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    private func plan(_ fetches: [Tensor], _ feeds: [Tensor: HostTensor]) throws -> (plan: ExecutionPlan, feeds: [NodeID: HostTensor]) {
+    func plan(_ fetches: [Tensor], _ feeds: [Tensor: HostTensor]) throws -> (plan: ExecutionPlan, feeds: [NodeID: HostTensor]) {
         var byNode: [NodeID: HostTensor] = [:]
         var sigs: [FeedSignature] = []
         sigs.reserveCapacity(feeds.count)
@@ -260,11 +267,10 @@ public final class Session: @unchecked Sendable {
 
         // Check-numerics compiles without fusion (at most O1) so every user op's result is checked by itself.
         let level = options.checkNumerics ? min(options.level, .O1) : options.level
-        let compileOptions = CompileOptions(level: level, disabledPasses: options.disabledPasses)
+        let compileOptions = CompileOptions(level: level, disabledPasses: options.disabledPasses,
+                                            evaluator: KernelEvaluator())
         let (program, report) = try Compiler.compile(graph, fetches: key.fetches, options: compileOptions)
-        let ctx = PlanContext(level: level, checkNumerics: options.checkNumerics,
-                              feeds: Dictionary(uniqueKeysWithValues: sigs.map { ($0.node, ($0.dtype, $0.shape)) }),
-                              variableSlot: { try self.variableSlot($0) })
+        let ctx = planContext(level: level, feeds: sigs.map { ($0.node, $0.dtype, $0.shape) })
         let plan = try PlanBuilder.build(program, report: report, context: ctx)
         let kept = plans.withLock { cache -> ExecutionPlan in
             if let existing = cache[key] { return existing }
