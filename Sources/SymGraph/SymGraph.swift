@@ -4,3 +4,4 @@
 @_exported import Runtime
 @_exported import Viz
 @_exported import NN
+@_exported import ONNX

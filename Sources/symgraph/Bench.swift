@@ -1,8 +1,67 @@
 import ArgumentParser
+import Bench
 import SymGraph
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `symgraph bench` (not built yet).
+/// `symgraph bench`: the benchmark workloads, naive against compiled, with the machine's limits.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not available yet.")
-    func run() throws { throw ToolError("symgraph bench is not available yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Run the benchmark workloads (docs/benchmarks.md): naive vs compiled, vs the machine's limits.")
+
+    @Flag(help: "A rough table in about a minute.")
+    var quick = false
+
+    @Option(help: "Where to write the JSON results.")
+    var output = "bench/results/latest.json"
+
+    @Option(help: "JSON lines from bench/peers/peers.py to print beside SymGraph's numbers.")
+    var peers: String?
+
+    @Option(help: ArgumentHelp("Internal: time one W1 compile in this fresh process.", visibility: .hidden))
+    var w4Child: Int?
+
+    func run() throws {
+        if let level = w4Child {
+            let (ms, loss) = try BenchSuite.compileW1Once(level: OptimizationLevel(rawValue: level) ?? .O2)
+            print(ms, loss)
+            return
+        }
+        let exe = CommandLine.arguments.first.flatMap { _ in selfExecutable() }
+        let suite = BenchSuite(quick: quick, executable: exe)
+        let records = suite.run()
+        print("\nSymGraph benchmarks (\(machineDescription().cpu), \(Parallelism.threads) threads)\n")
+        print(formatTable(records))
+        do {
+            try writeResults(records, to: output)
+            print("results written to \(output)")
+        } catch { print("warning: \(error)") }
+        if let peers {
+            guard let text = readText(peers) else { throw ToolError("cannot read \(peers)") }
+            print("\nSide by side with the peers (same machine, same session)\n")
+            print(formatPeerTable(records, parsePeerLines(text)))
+        }
+        if records.contains(where: { !$0.check }) { throw ExitCode(2) }
+    }
+}
+
+func selfExecutable() -> String? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { return nil }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func readText(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
 }

@@ -7,7 +7,7 @@ struct Symgraph: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "symgraph",
         abstract: "SymGraph: a static symbolic-graph compiler for deep learning.",
-        subcommands: [Demo.self, Viz.self, Bench.self, Train.self, Dump.self],
+        subcommands: [Demo.self, Viz.self, Bench.self, Train.self, Dump.self, RunONNX.self, GradientsONNX.self, ExportONNX.self],
         defaultSubcommand: Demo.self)
 }
 

@@ -58,7 +58,9 @@ enum ElementwiseKernels {
             // Same shape: one vectorized pass, no tiles.
             let op = CCodes.binary(f), dt = CCodes.dtype(dtype), size = dtype.byteSize
             let osize = f.isComparison || f.isLogical ? 1 : size
-            Parallelism.forEachChunk(count, minChunk: parallelThreshold) { r in
+            // A narrower output written over an input must run front to back in one chunk.
+            let serial = osize != size && (overlaps(output, count * osize, a, count * size) || overlaps(output, count * osize, b, count * size))
+            Parallelism.forEachChunk(count, minChunk: serial ? count : parallelThreshold) { r in
                 sg_binary(op, dt, a + r.lowerBound * size, b + r.lowerBound * size, output + r.lowerBound * osize, Int64(r.count))
             }
             return
@@ -80,8 +82,8 @@ enum ElementwiseKernels {
         guard count > 0 else { return }
         let f = CCodes.dtype(from), t = CCodes.dtype(to)
         let fs = from.byteSize, ts = to.byteSize
-        if ts > fs && input == UnsafeRawPointer(output) {
-            // In place into wider elements: go through a temporary.
+        if ts != fs && overlaps(output, count * ts, input, count * fs) {
+            // In place into elements of another size: go through a temporary.
             let tmp = UnsafeMutableRawPointer.allocate(byteCount: count * ts, alignment: 64)
             defer { tmp.deallocate() }
             cast(from: from, to: to, input: input, output: tmp, count: count)
@@ -102,7 +104,29 @@ enum ElementwiseKernels {
             ScalarFused.run(program, inputs: inputs, output: output, outShape: outShape)
             return
         }
-        plan.run(output: output, count: count)
+        // An output written over an input of another element size: wider needs a temporary,
+        // narrower must run front to back in one chunk.
+        let osize = program.resultDType.byteSize
+        var serial = false
+        for (k, input) in inputs.enumerated() {
+            let isize = plan.inputDType(k).map(FusedPlan.size) ?? osize
+            guard isize != osize, overlaps(output, count * osize, input.pointer, input.shape.reduce(1, *) * isize) else { continue }
+            if osize > isize {
+                let tmp = UnsafeMutableRawPointer.allocate(byteCount: count * osize, alignment: 64)
+                defer { tmp.deallocate() }
+                plan.run(output: tmp, count: count)
+                output.copyMemory(from: tmp, byteCount: count * osize)
+                return
+            }
+            serial = true
+        }
+        plan.run(output: output, count: count, serial: serial)
+    }
+
+    /// Whether two byte ranges overlap.
+    static func overlaps(_ a: UnsafeMutableRawPointer, _ aBytes: Int, _ b: UnsafeRawPointer, _ bBytes: Int) -> Bool {
+        let a0 = UInt(bitPattern: a), b0 = UInt(bitPattern: b)
+        return a0 < b0 + UInt(bBytes) && b0 < a0 + UInt(aBytes)
     }
 
     /// `output = reduce(program(inputs))` over `axes` of `inShape` (the program's output shape).
@@ -372,14 +396,19 @@ struct FusedPlan {
         return bytes
     }
 
+    /// The C dtype code of input `k` (that of the first step reading it), if it is read.
+    func inputDType(_ k: Int) -> Int32? {
+        steps.first(where: { $0.kind == 0 && $0.a == Int32(k) })?.dtype
+    }
+
     static func size(_ code: Int32) -> Int { code == 4 ? 1 : (code == 1 || code == 3 ? 8 : 4) }
 
     /// Runs the plan over all `count` output elements, in parallel chunks when large.
-    func run(output: UnsafeMutableRawPointer, count: Int) {
+    func run(output: UnsafeMutableRawPointer, count: Int, serial: Bool = false) {
         let size = FusedPlan.size(steps.last?.dtype ?? 0)
         let stream: Int32 = touchedBytes(count) >= FusedPlan.streamingThreshold ? 1 : 0
         withC { run in
-            let minChunk = Swift.max(ElementwiseKernels.parallelThreshold / Swift.max(steps.count / 4, 1), 4096)
+            let minChunk = serial ? count : Swift.max(ElementwiseKernels.parallelThreshold / Swift.max(steps.count / 4, 1), 4096)
             Parallelism.forEachChunk(count, minChunk: minChunk) { r in
                 run(r, output + r.lowerBound * size, stream)
             }

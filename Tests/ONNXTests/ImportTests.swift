@@ -1,0 +1,204 @@
+import Foundation
+import XCTest
+import Graph
+import Runtime
+@testable import ONNX
+
+/// Importing hand-built models, checked against Float64 loops written here.
+final class ImportTests: XCTestCase {
+    func testGemmReluSoftmaxMatchesReference() throws {
+        let (n, k, o) = (3, 4, 5)
+        let x = M.values(n * k, seed: 1), w = M.values(o * k, seed: 2), b = M.values(o, seed: 3)
+        let model = M.model([
+            M.node("Gemm", ["x", "w", "b"], ["h"], [M.int("transB", 1), M.float("alpha", 0.5)]),
+            M.node("Relu", ["h"], ["r"]),
+            M.node("Softmax", ["r"], ["y"], [M.int("axis", -1)]),
+        ], inputs: [M.value("x", [nil, k])], outputs: ["y", "h"],
+           initializers: [("w", try HostTensor(w, shape: [o, k])), ("b", HostTensor(b))])
+        let m = try ONNXImporter.importModel(model)
+        XCTAssertEqual(m.inputs[0].tensor.shape, Shape([nil, k]), "symbolic dimensions become unknown")
+        let out = try M.run(model, ["x": try HostTensor(x, shape: [n, k])])
+        var h = [Double](repeating: 0, count: n * o)
+        for i in 0..<n {
+            for j in 0..<o {
+                var s = 0.0
+                for t in 0..<k { s += Double(x[i * k + t]) * Double(w[j * k + t]) }
+                h[i * o + j] = 0.5 * s + Double(b[j])
+            }
+        }
+        for (a, e) in zip(out[1].floats, h) { XCTAssertEqual(Double(a), e, accuracy: 1e-5) }
+        for i in 0..<n {
+            let row = (0..<o).map { Swift.max(h[i * o + $0], 0) }
+            let mx = row.max() ?? 0
+            let z = row.map { Foundation.exp($0 - mx) }.reduce(0, +)
+            for j in 0..<o { XCTAssertEqual(Double(out[0].floats[i * o + j]), Foundation.exp(row[j] - mx) / z, accuracy: 1e-6) }
+        }
+    }
+
+    func testConvPadStridesAndMaxPoolCeilMode() throws {
+        // x: 1×1×5×5, w: 2×1×3×3, pads 1, stride 2 → 1×2×3×3; then MaxPool 2×2 stride 2 ceil → 1×2×2×2.
+        let x = M.values(25, seed: 4), w = M.values(18, seed: 5)
+        let model = M.model([
+            M.node("Conv", ["x", "w"], ["c"], [M.ints("pads", [1, 1, 1, 1]), M.ints("strides", [2, 2])]),
+            M.node("MaxPool", ["c"], ["p"], [M.ints("kernel_shape", [2, 2]), M.ints("strides", [2, 2]), M.int("ceil_mode", 1)]),
+        ], inputs: [M.value("x", [1, 1, 5, 5])], outputs: ["c", "p"], initializers: [("w", try HostTensor(w, shape: [2, 1, 3, 3]))])
+        let out = try M.run(model, ["x": try HostTensor(x, shape: [1, 1, 5, 5])])
+        XCTAssertEqual(out[0].shape, [1, 2, 3, 3])
+        XCTAssertEqual(out[1].shape, [1, 2, 2, 2])
+        var c = [Double](repeating: 0, count: 18)
+        for oc in 0..<2 { for i in 0..<3 { for j in 0..<3 {
+            var s = 0.0
+            for a in 0..<3 { for bb in 0..<3 {
+                let (r, q) = (i * 2 + a - 1, j * 2 + bb - 1)
+                if r >= 0, r < 5, q >= 0, q < 5 { s += Double(x[r * 5 + q]) * Double(w[oc * 9 + a * 3 + bb]) }
+            } }
+            c[oc * 9 + i * 3 + j] = s
+        } } }
+        for (a, e) in zip(out[0].floats, c) { XCTAssertEqual(Double(a), e, accuracy: 1e-5) }
+        for oc in 0..<2 { for i in 0..<2 { for j in 0..<2 {
+            var m = -Double.infinity
+            for a in 0..<2 { for bb in 0..<2 where i * 2 + a < 3 && j * 2 + bb < 3 { m = Swift.max(m, c[oc * 9 + (i * 2 + a) * 3 + j * 2 + bb]) } }
+            XCTAssertEqual(Double(out[1].floats[oc * 4 + i * 2 + j]), m, accuracy: 1e-5)
+        } } }
+    }
+
+    func testShapeArithmeticIsFoldedForReshape() throws {
+        // Reshape(x, Concat(Gather(Shape(x), 0), [-1])): the PyTorch flatten pattern.
+        let model = M.model([
+            M.node("Shape", ["x"], ["s"]),
+            M.node("Gather", ["s", "zero"], ["n"], [M.int("axis", 0)]),
+            M.node("Unsqueeze", ["n", "axes0"], ["n1"]),
+            M.node("Concat", ["n1", "minus1"], ["target"], [M.int("axis", 0)]),
+            M.node("Reshape", ["x", "target"], ["y"]),
+            M.node("Slice", ["y", "st", "en", "ax", "sp"], ["z"]),
+        ], inputs: [M.value("x", [2, 3, 4])], outputs: ["y", "z"],
+           initializers: [("zero", HostTensor(scalar: Int64(0))), ("axes0", HostTensor([Int64(0)])), ("minus1", HostTensor([Int64(-1)])),
+                          ("st", HostTensor([Int64(-1)])), ("en", HostTensor([Int64.min])), ("ax", HostTensor([Int64(1)])), ("sp", HostTensor([Int64(-3)]))])
+        let x = (0..<24).map { Float($0) }
+        let out = try M.run(model, ["x": try HostTensor(x, shape: [2, 3, 4])])
+        XCTAssertEqual(out[0].shape, [2, 12])
+        XCTAssertEqual(out[0].floats, x)
+        // Columns 11, 8, 5, 2 of each row.
+        XCTAssertEqual(out[1].floats, [11, 8, 5, 2, 23, 20, 17, 14])
+    }
+
+    func testReduceGatherWhereAndCast() throws {
+        let model = M.model([
+            M.node("ReduceSum", ["x", "axes"], ["s"], [M.int("keepdims", 0)]),
+            M.node("Gather", ["x", "idx"], ["g"], [M.int("axis", 1)]),
+            M.node("Greater", ["x", "zero"], ["pos"]),
+            M.node("Where", ["pos", "x", "zero"], ["relu"]),
+            M.node("Cast", ["pos"], ["posi"], [M.int("to", 7)]),
+        ], inputs: [M.value("x", [2, 3])], outputs: ["s", "g", "relu", "posi"],
+           initializers: [("axes", HostTensor([Int64(-1)])), ("idx", HostTensor([Int64(-1), 0])), ("zero", HostTensor(scalar: Float(0)))])
+        let out = try M.run(model, ["x": try HostTensor([1, -2, 3, -4, 5, -6] as [Float], shape: [2, 3])])
+        XCTAssertEqual(out[0].floats, [2, -5])
+        XCTAssertEqual(out[1].floats, [3, 1, -6, -4])
+        XCTAssertEqual(out[2].floats, [1, 0, 3, 0, 5, 0])
+        XCTAssertEqual(try out[3].scalars(as: Int64.self), [1, 0, 1, 0, 1, 0])
+    }
+
+    func testErrorsNameTheNode() throws {
+        func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
+                XCTAssertTrue("\(e)".contains(fragment), "\(e)", line: line)
+            }
+        }
+        let x = [M.value("x", [2, 3])]
+        expect(M.model([M.node("FancyOp", ["x"], ["y"], name: "my_node")], inputs: x, outputs: ["y"]), "op 'FancyOp' is not supported")
+        expect(M.model([M.node("FancyOp", ["x"], ["y"], name: "my_node")], inputs: x, outputs: ["y"]), "my_node")
+        expect(M.model([M.node("Relu", ["x"], ["y"], name: "a"), M.node("Relu", ["y"], ["y"], name: "b")], inputs: x, outputs: ["y"]),
+               "already defined")
+        expect(M.model([M.node("Add", ["x", "b"], ["a"], name: "n1"), M.node("Relu", ["a"], ["b"], name: "n2")], inputs: x, outputs: ["b"]),
+               "cycle")
+        expect(M.model([M.node("Add", ["x", "ghost"], ["y"], name: "n1")], inputs: x, outputs: ["y"]), "input 'ghost' is not produced")
+        expect(M.model([M.node("Relu", ["x"], ["y"])], inputs: x, outputs: ["nothing"]), "graph output 'nothing'")
+        expect(M.model([M.node("Reshape", ["x", "s"], ["y"], name: "r")], inputs: x + [M.value("s", .int64, [2])], outputs: ["y"]),
+               "must be known at import time")
+        expect(M.model([M.node("MatMul", ["x", "x"], ["y"], name: "mm")], inputs: x, outputs: ["y"]), "inner dimensions differ")
+        expect(M.model([M.node("Relu", ["x"], ["y"], name: "n")], inputs: x, outputs: ["y"], opset: 99), "opset 99")
+        var ml = M.model([M.node("Relu", ["x"], ["y"])], inputs: x, outputs: ["y"])
+        ml.graph.node[0].domain = "com.microsoft"
+        expect(ml, "only the default ONNX domain")
+        // Shapes that would need absurd allocations are refused before anything is allocated.
+        expect(M.model([M.node("ConstantOfShape", ["s"], ["y"], name: "c")], inputs: x, outputs: ["y"],
+                       initializers: [("s", HostTensor([Int64(1) << 40, 1 << 40]))]), "elements")
+        expect(M.model([M.node("Tile", ["x", "r"], ["y"], name: "t")], inputs: x, outputs: ["y"],
+                       initializers: [("r", HostTensor([Int64(1) << 30, 1 << 30]))]), "elements")
+        expect(M.model([M.node("Expand", ["x", "s"], ["y"], name: "e")], inputs: x, outputs: ["y"],
+                       initializers: [("s", HostTensor([Int64(1) << 33, 2, 3]))]), "elements")
+        expect(M.model([M.node("Relu", ["x"], ["y"], name: "r")], inputs: [M.value("x", [1 << 30, 1 << 30, 1 << 30])], outputs: ["y"]),
+               "more than")
+        expect(M.model([M.node("Add", ["x", "t"], ["y"], name: "a"), M.node("Reshape", ["y", "s"], ["z"], name: "r")],
+                       inputs: [M.value("x", [1 << 30, 1]), M.value("t", [1, 1 << 30])], outputs: ["z"],
+                       initializers: [("s", HostTensor([Int64(-1)]))]), "more than")
+        expect(M.model([M.node("Range", ["a", "b", "c"], ["y"], name: "r")], inputs: x, outputs: ["y"],
+                       initializers: [("a", HostTensor(scalar: Int64(0))), ("b", HostTensor(scalar: Int64.max)), ("c", HostTensor(scalar: Int64(1)))]),
+               "limit")
+    }
+
+    func testTruncatedAndGarbageModels() throws {
+        let model = M.model([M.node("Relu", ["x"], ["y"])], inputs: [M.value("x", [2])], outputs: ["y"],
+                            initializers: [("w", HostTensor(M.values(100, seed: 1)))])
+        let bytes = try ONNXModelFile.encode(model)
+        for cut in [1, 7, bytes.count / 2, bytes.count - 1] {
+            XCTAssertThrowsError(try ONNXModelFile.decode(bytes.prefix(cut))) { e in
+                XCTAssertTrue("\(e)".contains("ONNX"), "\(e)")
+            }
+        }
+        XCTAssertThrowsError(try ONNXModelFile.decode(Data([0xFF, 0xFF, 0xFF, 0xFF, 0x0F])))
+        XCTAssertThrowsError(try ONNXModelFile.decode(Data())) { e in XCTAssertTrue("\(e)".contains("no graph"), "\(e)") }
+    }
+
+    func testInitializersAsVariablesCanBeFineTuned() throws {
+        // y = tanh(x·w + b) in float64; the loss sum(y) differentiated w.r.t. w by the imported graph
+        // versus central finite differences written here.
+        let w = [0.3, -0.2, 0.5, 0.1, -0.4, 0.7], b = [0.05, -0.1]
+        let x = [0.2, -0.7, 1.1]
+        let model = M.model([M.node("MatMul", ["x", "w"], ["m"]), M.node("Add", ["m", "b"], ["a"]), M.node("Tanh", ["a"], ["y"])],
+                            inputs: [M.value("x", .float64, [1, 3])], outputs: ["y"],
+                            initializers: [("w", try HostTensor(w, shape: [3, 2])), ("b", HostTensor(b))])
+        let m = try ONNXImporter.importModel(model, options: ONNXImportOptions(initializersAsVariables: true))
+        guard case .variable = m.initializers[0].tensor.node.op else { return XCTFail("expected a variable") }
+        let loss = m.outputs[0].tensor.sum()
+        let grads = try m.graph.gradients(of: loss, with: m.initializers.map(\.tensor))
+        let s = try Session(m.graph)
+        let g = try s.run(grads, feeds: [m.inputs[0].tensor: try HostTensor(x, shape: [1, 3])])
+        func f(_ w: [Double], _ b: [Double]) -> Double {
+            var total = 0.0
+            for j in 0..<2 {
+                var a: Double = b[j]
+                for i in 0..<3 { a += x[i] * w[i * 2 + j] }
+                total += Foundation.tanh(a)
+            }
+            return total
+        }
+        let h = 1e-6
+        for i in 0..<6 {
+            var wp = w, wm = w
+            wp[i] += h; wm[i] -= h
+            XCTAssertEqual(g[0].doubles[i], (f(wp, b) - f(wm, b)) / (2 * h), accuracy: 1e-7)
+        }
+        for j in 0..<2 {
+            var bp = b, bm = b
+            bp[j] += h; bm[j] -= h
+            XCTAssertEqual(g[1].doubles[j], (f(w, bp) - f(w, bm)) / (2 * h), accuracy: 1e-7)
+        }
+    }
+
+    func testDilatedPoolingAndPadModes() throws {
+        let x = (0..<16).map { Float($0) }
+        let model = M.model([
+            M.node("MaxPool", ["x"], ["mp"], [M.ints("kernel_shape", [2, 2]), M.ints("dilations", [2, 2])]),
+            M.node("Pad", ["x", "pads"], ["refl"], [{ var a = Onnx_AttributeProto(); a.name = "mode"; a.type = .string; a.s = Data("reflect".utf8); return a }()]),
+        ], inputs: [M.value("x", [1, 1, 4, 4])], outputs: ["mp", "refl"],
+           initializers: [("pads", HostTensor([Int64(0), 0, 1, 0, 0, 0, 0, 2]))])
+        let out = try M.run(model, ["x": try HostTensor(x, shape: [1, 1, 4, 4])])
+        // Dilation 2: window {i, i+2} × {j, j+2}; the max is x[i+2][j+2].
+        XCTAssertEqual(out[0].floats, [10, 11, 14, 15])
+        XCTAssertEqual(out[1].shape, [1, 1, 5, 6])
+        // First padded row reflects row 1; the last two columns reflect columns 2 and 1.
+        XCTAssertEqual(Array(out[1].floats[0..<6]), [4, 5, 6, 7, 6, 5])
+    }
+}
+

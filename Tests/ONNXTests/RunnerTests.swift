@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+import Graph
+@testable import ONNX
+
+/// `ONNXRunner` (what `symgraph run` and `symgraph gradients` do) against Float64 references.
+final class RunnerTests: XCTestCase {
+    /// y1 = sigmoid(x·w), y2 = sum(x²) over axis 1; L = Σ y1·c1 + Σ y2·c2.
+    private let w = [0.4, -0.3, 0.2, 0.9, -0.5, 0.1]
+    private let x = [0.3, -1.2, 0.8, 0.5, 0.0, -0.6]
+    private let c1 = [1.0, -2.0, 0.5, 0.25], c2 = [3.0, -1.0]
+
+    private func model() throws -> Onnx_ModelProto {
+        M.model([
+            M.node("MatMul", ["x", "w"], ["m"]), M.node("Sigmoid", ["m"], ["y1"]),
+            M.node("Mul", ["x", "x"], ["sq"]), M.node("ReduceSum", ["sq", "axes"], ["y2"], [M.int("keepdims", 0)]),
+        ], inputs: [M.value("x", .float64, [2, 3])], outputs: ["y1", "y2"],
+           initializers: [("w", try HostTensor(w, shape: [3, 2])), ("axes", HostTensor([Int64(1)]))])
+    }
+
+    private func loss(_ x: [Double], _ w: [Double]) -> Double {
+        var l = 0.0
+        for i in 0..<2 {
+            for j in 0..<2 {
+                var a = 0.0
+                for k in 0..<3 { a += x[i * 3 + k] * w[k * 2 + j] }
+                l += c1[i * 2 + j] / (1 + Foundation.exp(-a))
+            }
+            var s = 0.0
+            for k in 0..<3 { s += x[i * 3 + k] * x[i * 3 + k] }
+            l += c2[i] * s
+        }
+        return l
+    }
+
+    func testRunMatchesInputsByNameThenPosition() throws {
+        let m = try model()
+        let xv = try HostTensor(x, shape: [2, 3])
+        XCTAssertEqual(try ONNXRunner.matchInputs([("", xv)], to: m).keys.sorted(), ["x"])
+        XCTAssertThrowsError(try ONNXRunner.matchInputs([("x", xv), ("extra", xv)], to: m))
+        let out = try ONNXRunner.run(m, inputs: ["x": xv])
+        XCTAssertEqual(out.map(\.name), ["y1", "y2"])
+        XCTAssertEqual(out[1].value.doubles[0], 0.09 + 1.44 + 0.64, accuracy: 1e-12)
+        XCTAssertThrowsError(try ONNXRunner.run(m, inputs: [:])) { e in XCTAssertTrue("\(e)".contains("no value for the model's input 'x'"), "\(e)") }
+    }
+
+    func testGradientsMatchFiniteDifferences() throws {
+        let grads = try ONNXRunner.gradients(try model(), inputs: ["x": try HostTensor(x, shape: [2, 3])],
+                                             cotangents: ["y1": try HostTensor(c1, shape: [2, 2]), "y2": HostTensor(c2)])
+        XCTAssertEqual(grads.map(\.name), ["x", "w"], "float inputs, then float initializers (not the int64 axes)")
+        let h = 1e-6
+        for i in 0..<6 {
+            var p = x, q = x
+            p[i] += h; q[i] -= h
+            XCTAssertEqual(grads[0].value.doubles[i], (loss(p, w) - loss(q, w)) / (2 * h), accuracy: 1e-6)
+            var a = w, b = w
+            a[i] += h; b[i] -= h
+            XCTAssertEqual(grads[1].value.doubles[i], (loss(x, a) - loss(x, b)) / (2 * h), accuracy: 1e-6)
+        }
+    }
+}
