@@ -148,8 +148,8 @@ public final class Conv2D: Layer {
     }
 }
 
-/// Max pooling over NCHW windows.
-public final class MaxPool2D: Layer {
+/// What the pooling layers share: window, strides, padding. Use ``MaxPool2D`` or ``AvgPool2D``.
+public class Pool2DLayer: Layer {
     /// Window height and width.
     public let kernel: (Int, Int)
     /// Strides (default: the window size).
@@ -158,12 +158,12 @@ public final class MaxPool2D: Layer {
     public let padding: Padding
     /// See ``Layer/name``.
     public var name: String?
-    /// `"maxpool"`.
-    public var kind: String { "maxpool" }
+    /// `"maxpool"` or `"avgpool"`.
+    public var kind: String { "pool" }
     /// None.
     public var parameters: [Tensor] { [] }
 
-    /// Creates a max-pooling layer.
+    /// Creates a pooling layer.
     public init(_ kernel: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String? = nil) {
         self.kernel = kernel
         self.strides = strides
@@ -173,41 +173,27 @@ public final class MaxPool2D: Layer {
     /// A square window.
     public convenience init(_ size: Int, name: String? = nil) { self.init((size, size), name: name) }
 
+    /// The pooling op on `x` (overridden by each kind).
+    func pool(_ x: Tensor) -> Tensor { x }
+
     /// Builds the pooling node.
     public func forward(_ x: Tensor, context: LayerContext) -> Tensor {
-        x.graph.withScope(scopeName) { maxPool2d(x, kernel: kernel, strides: strides, padding: padding) }
+        x.graph.withScope(scopeName) { pool(x) }
     }
 }
 
-/// Average pooling over NCHW windows.
-public final class AvgPool2D: Layer {
-    /// Window height and width.
-    public let kernel: (Int, Int)
-    /// Strides (default: the window size).
-    public let strides: (Int, Int)?
-    /// Spatial padding.
-    public let padding: Padding
-    /// See ``Layer/name``.
-    public var name: String?
+/// Max pooling over NCHW windows.
+public final class MaxPool2D: Pool2DLayer {
+    /// `"maxpool"`.
+    public override var kind: String { "maxpool" }
+    override func pool(_ x: Tensor) -> Tensor { maxPool2d(x, kernel: kernel, strides: strides, padding: padding) }
+}
+
+/// Average pooling over NCHW windows (padded positions are not counted).
+public final class AvgPool2D: Pool2DLayer {
     /// `"avgpool"`.
-    public var kind: String { "avgpool" }
-    /// None.
-    public var parameters: [Tensor] { [] }
-
-    /// Creates an average-pooling layer.
-    public init(_ kernel: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid, name: String? = nil) {
-        self.kernel = kernel
-        self.strides = strides
-        self.padding = padding
-        self.name = name
-    }
-    /// A square window.
-    public convenience init(_ size: Int, name: String? = nil) { self.init((size, size), name: name) }
-
-    /// Builds the pooling node.
-    public func forward(_ x: Tensor, context: LayerContext) -> Tensor {
-        x.graph.withScope(scopeName) { avgPool2d(x, kernel: kernel, strides: strides, padding: padding) }
-    }
+    public override var kind: String { "avgpool" }
+    override func pool(_ x: Tensor) -> Tensor { avgPool2d(x, kernel: kernel, strides: strides, padding: padding) }
 }
 
 /// Flattens every axis after the first: `[N, …] → [N, -1]`.
