@@ -5,24 +5,6 @@ import Glibc
 #endif
 import CKernels
 
-/// Element strides of a tensor of `shape` viewed as broadcast to `outShape`
-/// (NumPy rules: shapes align at the right; size-1 and missing axes get stride 0).
-@inline(__always)
-func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
-    let r = outShape.count
-    var strides = [Int](repeating: 0, count: r)
-    var s = 1
-    var i = shape.count - 1
-    var o = r - 1
-    while i >= 0 && o >= 0 {
-        strides[o] = shape[i] == 1 ? 0 : s
-        s *= shape[i]
-        i -= 1
-        o -= 1
-    }
-    return strides
-}
-
 /// Elementwise kernels over raw buffers (row-major, contiguous).
 ///
 /// The work is done by the C kernels of `CKernels` (vectorized loops compiled for AVX-512,
@@ -210,6 +192,25 @@ extension ElementwiseKernels {
     }
 }
 
+extension ElementwiseKernels {
+    /// Element strides of a tensor of `shape` viewed as broadcast to `outShape`
+    /// (NumPy rules: shapes align at the right; size-1 and missing axes get stride 0).
+    static func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
+        let r = outShape.count
+        var strides = [Int](repeating: 0, count: r)
+        var s = 1
+        var i = shape.count - 1
+        var o = r - 1
+        while i >= 0 && o >= 0 {
+            strides[o] = shape[i] == 1 ? 0 : s
+            s *= shape[i]
+            i -= 1
+            o -= 1
+        }
+        return strides
+    }
+}
+
 /// Mapping of the Swift enums to the C codes of CKernels.h.
 enum CCodes {
     static func dtype(_ d: DType) -> Int32 {
@@ -296,7 +297,7 @@ struct FusedPlan {
         for (ptr, shape) in ins {
             _ = ptr
             guard shape.count <= rank else { return nil }
-            let st = broadcastStrides(shape, to: outShape)
+            let st = ElementwiseKernels.broadcastStrides(shape, to: outShape)
             let c = shape.reduce(1, *)
             strides += st.map { Int64($0) }
             modes.append(c == n ? 1 : (c == 1 ? 2 : 0))
@@ -468,7 +469,7 @@ enum ScalarFused {
         guard n > 0, isWellFormed(program, inputCount: inputs.count),
               inputs.allSatisfy({ $0.shape.count <= outShape.count }) else { return }
         let r = outShape.count
-        let strides = inputs.map { broadcastStrides($0.shape, to: outShape) }
+        let strides = inputs.map { ElementwiseKernels.broadcastStrides($0.shape, to: outShape) }
         var offsets = [Int](repeating: 0, count: inputs.count)
         var index = [Int](repeating: 0, count: r)
         var regs = [ElementValue](repeating: .i(0), count: program.steps.count)
