@@ -17,7 +17,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel
+	$(SWIFT) test --skip-build
 
 bench: build
 	$(SWIFT) run -c release symgraph bench $(BENCH_FLAGS)
