@@ -1,4 +1,11 @@
+import Synchronization
+
 /// Contiguous, 64-byte-aligned memory owned by a ``HostTensor``.
+///
+/// Large blocks (1 MiB and more) are recycled through a small process-wide cache when their
+/// storage is released, so a loop that gets a new large result each call (as every run does)
+/// reuses memory whose pages are already mapped instead of paying the kernel's page faults
+/// and zeroing again. The cache holds at most 256 MiB and a few blocks per size.
 public final class TensorStorage: @unchecked Sendable {
     /// The first byte.
     public let pointer: UnsafeMutableRawPointer
@@ -8,22 +15,57 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates zeroed memory.
     public init(byteCount: Int) {
         self.byteCount = byteCount
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        pointer = BlockCache.take(max(byteCount, 1))
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
     }
 
     /// Allocates memory without clearing it (the caller writes every byte).
     public init(uninitializedByteCount byteCount: Int) {
         self.byteCount = byteCount
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        pointer = BlockCache.take(max(byteCount, 1))
     }
 
-    deinit { pointer.deallocate() }
+    deinit { BlockCache.give(pointer, max(byteCount, 1)) }
 
     func copy() -> TensorStorage {
         let s = TensorStorage(uninitializedByteCount: byteCount)
         s.pointer.copyMemory(from: pointer, byteCount: byteCount)
         return s
+    }
+}
+
+/// The recycling cache behind ``TensorStorage`` (large blocks only).
+enum BlockCache {
+    static let minimumBytes = 1 << 20
+    static let capacityBytes = 256 << 20
+    static let blocksPerSize = 4
+    private struct State {
+        var free: [Int: [UInt]] = [:]  // addresses, by block size
+        var bytes = 0
+    }
+    private static let state = Mutex(State())
+
+    static func take(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes >= minimumBytes, let address = state.withLock({ s -> UInt? in
+            guard let a = s.free[bytes]?.popLast() else { return nil }
+            s.bytes -= bytes
+            return a
+        }), let p = UnsafeMutableRawPointer(bitPattern: address) { return p }
+        return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    }
+
+    static func give(_ p: UnsafeMutableRawPointer, _ bytes: Int) {
+        if bytes >= minimumBytes {
+            let address = UInt(bitPattern: p)
+            let kept = state.withLock { s -> Bool in
+                guard s.bytes + bytes <= capacityBytes, s.free[bytes, default: []].count < blocksPerSize else { return false }
+                s.free[bytes, default: []].append(address)
+                s.bytes += bytes
+                return true
+            }
+            if kept { return }
+        }
+        p.deallocate()
     }
 }
 
