@@ -58,38 +58,49 @@ public enum DeterministicRandom {
         }
     }
 
-    /// The initial values of a variable, as Double, row-major.
-    public static func initialValues(_ initializer: Initializer, shape: [Int], seed: UInt64) -> [Double] {
-        let n = shape.contains { $0 < 0 } ? 0 : shape.reduce(1, *)
+    /// Element `i` of a variable's initial value, as Double (nil for `.value`, which has no formula).
+    static func generator(_ initializer: Initializer, shape: [Int], seed: UInt64) -> ((Int) -> Double)? {
         let (fi, fo) = fans(shape)
+        func uniform(_ lo: Double, _ hi: Double) -> (Int) -> Double { { lo + (hi - lo) * unit($0, seed: seed) } }
+        func gaussian(_ m: Double, _ s: Double) -> (Int) -> Double { { m + s * normal($0, seed: seed) } }
         switch initializer {
-        case .zeros: return Array(repeating: 0, count: n)
-        case .ones: return Array(repeating: 1, count: n)
-        case .constant(let c): return Array(repeating: c, count: n)
-        case .uniform(let lo, let hi): return uniformDoubles(count: n, seed: seed, low: lo, high: hi)
-        case .normal(let m, let s): return (0..<n).map { m + s * normal($0, seed: seed) }
+        case .zeros: return { _ in 0 }
+        case .ones: return { _ in 1 }
+        case .constant(let c): return { _ in c }
+        case .uniform(let lo, let hi): return uniform(lo, hi)
+        case .normal(let m, let s): return gaussian(m, s)
         case .glorotUniform:
             let l = (6.0 / Double(fi + fo)).squareRoot()
-            return uniformDoubles(count: n, seed: seed, low: -l, high: l)
-        case .glorotNormal:
-            let s = (2.0 / Double(fi + fo)).squareRoot()
-            return (0..<n).map { s * normal($0, seed: seed) }
+            return uniform(-l, l)
+        case .glorotNormal: return gaussian(0, (2.0 / Double(fi + fo)).squareRoot())
         case .heUniform:
             let l = (6.0 / Double(fi)).squareRoot()
-            return uniformDoubles(count: n, seed: seed, low: -l, high: l)
-        case .heNormal:
-            let s = (2.0 / Double(fi)).squareRoot()
-            return (0..<n).map { s * normal($0, seed: seed) }
-        case .value(let v): return v.doubles
+            return uniform(-l, l)
+        case .heNormal: return gaussian(0, (2.0 / Double(fi)).squareRoot())
+        case .value: return nil
         }
     }
 
-    /// The initial value of a variable as a tensor of `dtype`. Uniform initializers in float32 round
-    /// once from Double, so `glorotUniform` with seed s equals the workloads' `glorot(…, seed s)`.
+    /// The initial values of a variable, as Double, row-major.
+    public static func initialValues(_ initializer: Initializer, shape: [Int], seed: UInt64) -> [Double] {
+        let n = shape.contains { $0 < 0 } ? 0 : shape.reduce(1, *)
+        if case .value(let v) = initializer { return v.doubles }
+        guard let f = generator(initializer, shape: shape, seed: seed) else { return Array(repeating: 0, count: n) }
+        return (0..<n).map(f)
+    }
+
+    /// The initial value of a variable as a tensor of `dtype`, written in one pass. Values are
+    /// computed in Double and rounded once, so float32 `glorotUniform` with seed s equals the
+    /// workloads' `glorot(…, seed s)`.
     public static func initialTensor(_ initializer: Initializer, shape: [Int], dtype: DType, seed: UInt64) -> HostTensor {
         if case .value(let v) = initializer { return v.converted(to: dtype) }
-        let vals = initialValues(initializer, shape: shape, seed: seed)
-        let t = (try? HostTensor(vals, shape: shape)) ?? HostTensor(zeros: .float64, shape: shape)
+        guard let f = generator(initializer, shape: shape, seed: seed) else { return HostTensor(zeros: dtype, shape: shape) }
+        var t = HostTensor(zeros: dtype == .float32 ? .float32 : .float64, shape: shape)
+        if dtype == .float32 {
+            t.withUnsafeMutableBufferPointer(as: Float.self) { b in for i in b.indices { b[i] = Float(f(i)) } }
+        } else {
+            t.withUnsafeMutableBufferPointer(as: Double.self) { b in for i in b.indices { b[i] = f(i) } }
+        }
         return t.converted(to: dtype)
     }
 }
