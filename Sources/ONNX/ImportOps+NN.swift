@@ -95,8 +95,12 @@ extension NodeContext {
         let s = try windowParams(try ints("strides") ?? Array(repeating: 1, count: r), "strides", min: 1)
         let d = try windowParams(try ints("dilations") ?? Array(repeating: 1, count: r), "dilations", min: 1)
         guard s.count == r, d.count == r else { throw fail("strides/dilations need \(r) values") }
-        if isMax, node.output.count > 1, !node.output[1].isEmpty { throw fail("MaxPool's Indices output is not supported") }
         let spatial = Array(x0.shape.dims.dropFirst(2))
+        if isMax, node.output.count > 1, !node.output[1].isEmpty {
+            // The Indices output: the sliced formulation also tracks where each maximum came from.
+            let (y, idx) = try slicedPoolWithIndices(x0, kernel: k, strides: s, dilations: d)
+            return [y, idx]
+        }
         if r > 2 || d.contains(where: { $0 != 1 }) {
             return [try slicedPool(x0, kernel: k, strides: s, dilations: d, max: isMax)]
         }
@@ -199,6 +203,76 @@ extension NodeContext {
         }
         let countT = try HostTensor(counts, shape: [1, 1] + out).converted(to: x.dtype)
         return total / g.constant(countT)
+    }
+
+    /// Max pooling with ONNX's `Indices` output: the flat index (over N·C·spatial, padding not
+    /// counted; `storage_order` 1 is column-major) of each window's first maximum.
+    func slicedPoolWithIndices(_ x: Tensor, kernel k: [Int], strides s: [Int], dilations d: [Int]) throws -> (Tensor, Tensor) {
+        let r = k.count
+        guard let dims = x.shape.known else { throw fail("MaxPool's Indices output needs known dimensions, got \(x.shape)") }
+        let n = Array(dims.dropFirst(2))
+        let taps = k.reduce(1, *)
+        guard taps <= 4096, dims.reduce(1, *) <= 1 << 24 else { throw fail("MaxPool's Indices output: input or kernel too large") }
+        guard let pads0 = try windowPadding(spatial: n.map { $0 }, kernel: k, strides: s, dilations: d).1 else {
+            throw fail("padding needs known spatial dimensions")
+        }
+        var pads = pads0
+        let ext = (0..<r).map { (k[$0] - 1) * d[$0] + 1 }
+        var out = [Int](repeating: 0, count: r)
+        let ceilMode = try int("ceil_mode", 0) != 0
+        for i in 0..<r {
+            let span = n[i] + pads[i] + pads[i + r] - ext[i]
+            guard span >= 0 else { throw fail("the pooling window does not fit the input \(x.shape)") }
+            out[i] = ceilMode ? (span + s[i] - 1) / s[i] + 1 : span / s[i] + 1
+            if ceilMode, (out[i] - 1) * s[i] >= n[i] + pads[i] { out[i] -= 1 }
+            pads[i + r] += Swift.max((out[i] - 1) * s[i] + ext[i] - (n[i] + pads[i] + pads[i + r]), 0)
+        }
+        let columnMajor = try int("storage_order", 0) != 0
+        // Flat index of every (padded) position: (plane · spatial) + position; -1 in the padding.
+        let planes = dims[0] * dims[1], plane = n.reduce(1, *)
+        let pdims = (0..<r).map { n[$0] + pads[$0] + pads[$0 + r] }
+        let pcount = pdims.reduce(1, *)
+        var pos = [Int64](repeating: -1, count: planes * pcount)
+        var p = [Int](repeating: 0, count: r)
+        for flat in 0..<pcount {
+            var inside = true, idx = 0
+            let order = columnMajor ? Array((0..<r).reversed()) : Array(0..<r)
+            for i in order {
+                let q = p[i] - pads[i]
+                if q < 0 || q >= n[i] { inside = false }
+                idx = idx * n[i] + q
+            }
+            if inside { for pl in 0..<planes { pos[pl * pcount + flat] = Int64(pl * plane + idx) } }
+            var a = r - 1
+            while a >= 0 { p[a] += 1; if p[a] < pdims[a] { break }; p[a] = 0; a -= 1 }
+        }
+        let posT = g.constant(try HostTensor(pos, shape: [dims[0], dims[1]] + pdims))
+        let widths = [(0, 0), (0, 0)] + (0..<r).map { (pads[$0], pads[$0 + r]) }
+        let padded = x.padded(widths, value: -Double.infinity)
+        var best: Tensor? = nil, where_: Tensor? = nil
+        var offset = [Int](repeating: 0, count: r)
+        for _ in 0..<taps {
+            var b: [Int?] = [nil, nil], e: [Int?] = [nil, nil]
+            var st = [1, 1]
+            for i in 0..<r {
+                b.append(offset[i] * d[i])
+                e.append(offset[i] * d[i] + (out[i] - 1) * s[i] + 1)
+                st.append(s[i])
+            }
+            let v = padded.slice(begin: b, end: e, strides: st), iv = posT.slice(begin: b, end: e, strides: st)
+            if let cur = best, let ci = where_ {
+                let better = v .> cur
+                best = `where`(better, v, cur)
+                where_ = `where`(better, iv, ci)
+            } else {
+                best = v
+                where_ = iv
+            }
+            var a = r - 1
+            while a >= 0 { offset[a] += 1; if offset[a] < k[a] { break }; offset[a] = 0; a -= 1 }
+        }
+        guard let y = best, let i = where_ else { throw fail("empty kernel") }
+        return (y, i)
     }
 
     /// `shape` of a per-channel parameter broadcast against an (N, C, …) tensor.

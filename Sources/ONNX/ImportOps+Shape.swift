@@ -249,7 +249,7 @@ extension NodeContext {
             let a = intValues(s)[0], b = intValues(l)[0], st = intValues(d)[0]
             guard st != 0 else { throw fail("delta cannot be 0") }
             let n = Swift.max((b - a + st + (st > 0 ? -1 : 1)) / st, 0)
-            guard n <= limits.maxElements else { throw fail("Range of \(n) elements exceeds the limit") }
+            guard n <= Swift.min(limits.maxElements, 1 << 24) else { throw fail("Range of \(n) elements exceeds the limit of \(Swift.min(limits.maxElements, 1 << 24)) for folding") }
             let vals = (0..<n).map { Int64(a + $0 * st) }
             let t = try HostTensor(vals, shape: [n])
             return constantOutput(t.converted(to: dtype))
@@ -257,7 +257,7 @@ extension NodeContext {
         let a = s.doubles[0], b = l.doubles[0], st = d.doubles[0]
         guard st != 0, a.isFinite, b.isFinite, st.isFinite else { throw fail("Range needs finite start, limit and a non-zero delta") }
         let nd = Swift.max(((b - a) / st).rounded(.up), 0)
-        guard nd <= Double(limits.maxElements) else { throw fail("Range of \(nd) elements exceeds the limit") }
+        guard nd <= Double(Swift.min(limits.maxElements, 1 << 24)) else { throw fail("Range of \(nd) elements exceeds the limit of \(Swift.min(limits.maxElements, 1 << 24)) for folding") }
         let n = Int(nd)
         var t = HostTensor(zeros: dtype, shape: [n])
         if dtype == .float32 {

@@ -121,6 +121,7 @@ extension NodeContext {
         case "ArgMax", "ArgMin": return [try argOp(max: op == "ArgMax")]
         case "OneHot": return [try oneHotOp()]
         default:
+            if let r = try convertExtra(op) { return r }
             throw fail("op '\(op)' is not supported")
         }
     }

@@ -10,6 +10,10 @@ public struct ONNXImportOptions: Sendable {
     /// (a `Reshape` shape, `Slice` bounds, …) may read a graph input from here; the input
     /// stays a placeholder and must be fed the same value at run time.
     public var inputValues: [String: HostTensor]
+    /// Give inputs listed in ``inputValues`` those values' concrete shapes instead of the declared
+    /// (possibly symbolic) ones, so `Shape` and shape arithmetic on them fold at import time.
+    /// The graph then only accepts inputs of those shapes.
+    public var specializeInputShapes: Bool
     /// Size limits for hostile files.
     public var limits: ONNXLimits
     /// The folder external-data files are read from (set by ``ONNXImporter/importModel(path:options:)``).
@@ -17,9 +21,10 @@ public struct ONNXImportOptions: Sendable {
 
     /// Creates options.
     public init(initializersAsVariables: Bool = false, inputValues: [String: HostTensor] = [:],
-                limits: ONNXLimits = ONNXLimits(), modelFolder: String? = nil) {
+                specializeInputShapes: Bool = false, limits: ONNXLimits = ONNXLimits(), modelFolder: String? = nil) {
         self.initializersAsVariables = initializersAsVariables
         self.inputValues = inputValues
+        self.specializeInputShapes = specializeInputShapes
         self.limits = limits
         self.modelFolder = modelFolder
     }
@@ -125,7 +130,8 @@ final class ImportContext {
         for vi in graph.input where values[vi.name] == nil {
             guard !vi.name.isEmpty else { throw ONNXError.file("a graph input has no name") }
             let known = options.inputValues[vi.name]
-            let (dtype, shape) = try valueType(vi, fallback: known)
+            var (dtype, shape) = try valueType(vi, fallback: known)
+            if options.specializeInputShapes, let known, shape.accepts(known.shape) { shape = Shape(known: known.shape) }
             let p = g.placeholder(vi.name, shape: shape, dtype: dtype, file: "onnx:input", line: 0)
             if let known {
                 guard known.dtype == dtype, shape.accepts(known.shape) else {
@@ -151,6 +157,7 @@ final class ImportContext {
 
     /// Whether the known dimensions of a shape multiply to at most the element limit (overflow-checked).
     func fitsLimit(_ s: Shape) -> Bool {
+        guard s.rank <= options.limits.maxRank else { return false }
         var n = 1
         for d in s.dims.compactMap({ $0 }) {
             let (p, o) = n.multipliedReportingOverflow(by: d)
@@ -243,7 +250,7 @@ final class ImportContext {
         }
         for name in node.input where !name.isEmpty {
             if let t = values[name], !fitsLimit(t.shape) {
-                throw ONNXError.node(node, index: index, "input '\(name)' of shape \(t.shape) has more than \(options.limits.maxElements) elements")
+                throw ONNXError.node(node, index: index, "input '\(name)' of shape \(t.shape) exceeds the limits (\(options.limits.maxElements) elements, rank \(options.limits.maxRank))")
             }
         }
         let loc = ONNXError.location(node, index: index)
@@ -261,7 +268,7 @@ final class ImportContext {
                 throw ONNXError.node(node, index: index, "output \(k) ('\(name)') is not supported")
             }
             guard fitsLimit(t.shape) else {
-                throw ONNXError.node(node, index: index, "output '\(name)' of shape \(t.shape) has more than \(options.limits.maxElements) elements")
+                throw ONNXError.node(node, index: index, "output '\(name)' of shape \(t.shape) exceeds the limits (\(options.limits.maxElements) elements, rank \(options.limits.maxRank))")
             }
             values[name] = t
         }

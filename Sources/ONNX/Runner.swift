@@ -20,12 +20,13 @@ public enum ONNXRunner {
         return out
     }
 
-    /// Imports `model` with `inputs` known at import time and computes its outputs.
+    /// Imports `model` with `inputs` known at import time (their shapes specialize the graph,
+    /// so `Shape` of a symbolic batch folds) and computes its outputs.
     ///
     /// - Returns: The outputs, named, in the model's output order.
     public static func run(_ model: Onnx_ModelProto, inputs: [String: HostTensor], folder: String? = nil,
                            sessionOptions: SessionOptions = SessionOptions()) throws -> [(name: String, value: HostTensor)] {
-        let m = try ONNXImporter.importModel(model, options: ONNXImportOptions(inputValues: inputs, modelFolder: folder))
+        let m = try ONNXImporter.importModel(model, options: ONNXImportOptions(inputValues: inputs, specializeInputShapes: true, modelFolder: folder))
         let feeds = try feedDictionary(m, inputs)
         let session = try Session(m.graph, options: sessionOptions)
         let values = try session.run(m.outputs.map(\.tensor), feeds: feeds)
@@ -41,7 +42,7 @@ public enum ONNXRunner {
     public static func gradients(_ model: Onnx_ModelProto, inputs: [String: HostTensor], cotangents: [String: HostTensor],
                                  folder: String? = nil, sessionOptions: SessionOptions = SessionOptions()) throws -> [(name: String, value: HostTensor)] {
         let m = try ONNXImporter.importModel(model, options: ONNXImportOptions(initializersAsVariables: true, inputValues: inputs,
-                                                                               modelFolder: folder))
+                                                                               specializeInputShapes: true, modelFolder: folder))
         let g = m.graph
         var terms: [Tensor] = []
         for o in m.outputs {

@@ -129,6 +129,8 @@ final class ImportTests: XCTestCase {
                        initializers: [("s", HostTensor([Int64(1) << 33, 2, 3]))]), "elements")
         expect(M.model([M.node("Relu", ["x"], ["y"], name: "r")], inputs: [M.value("x", [1 << 30, 1 << 30, 1 << 30])], outputs: ["y"]),
                "more than")
+        expect(M.model([M.node("Unsqueeze", ["x", "ax"], ["y"], name: "u")], inputs: x, outputs: ["y"],
+                       initializers: [("ax", HostTensor((0..<40).map { Int64($0) }))]), "exceeds the limits")
         expect(M.model([M.node("Add", ["x", "t"], ["y"], name: "a"), M.node("Reshape", ["y", "s"], ["z"], name: "r")],
                        inputs: [M.value("x", [1 << 30, 1]), M.value("t", [1, 1 << 30])], outputs: ["z"],
                        initializers: [("s", HostTensor([Int64(-1)]))]), "more than")
@@ -184,6 +186,20 @@ final class ImportTests: XCTestCase {
             bp[j] += h; bm[j] -= h
             XCTAssertEqual(g[1].doubles[j], (f(w, bp) - f(w, bm)) / (2 * h), accuracy: 1e-7)
         }
+    }
+
+    func testComposedGatherElementsCumSumAndTrilu() throws {
+        let model = M.model([
+            M.node("GatherElements", ["x", "idx"], ["ge"], [M.int("axis", 1)]),
+            M.node("CumSum", ["x", "ax"], ["cs"], [M.int("reverse", 1)]),
+            M.node("Trilu", ["x"], ["tl"], [M.int("upper", 0)]),
+        ], inputs: [M.value("x", [2, 3])], outputs: ["ge", "cs", "tl"],
+           initializers: [("idx", try HostTensor([2, -3, 1, 1] as [Int64], shape: [2, 2])), ("ax", HostTensor(scalar: Int64(1)))])
+        let x: [Float] = [1, 2, 3, 4, 5, 6]
+        let out = try M.run(model, ["x": try HostTensor(x, shape: [2, 3])])
+        XCTAssertEqual(out[0].floats, [3, 1, 5, 5])            // x[i][idx[i][j]], -3 wraps to 0
+        XCTAssertEqual(out[1].floats, [6, 5, 3, 15, 11, 6])     // reverse running sums along each row
+        XCTAssertEqual(out[2].floats, [1, 0, 0, 4, 5, 0])       // lower triangle
     }
 
     func testDilatedPoolingAndPadModes() throws {

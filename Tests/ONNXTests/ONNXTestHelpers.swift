@@ -82,10 +82,8 @@ enum M {
 func onnxPython() -> String? {
     let env = ProcessInfo.processInfo.environment
     var candidates: [String] = []
-    if let p = env["ONNX_PYTHON"] { candidates.append(p) }
-    // Tests/ONNXTests/<file> → the package root.
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    candidates.append(root + "/.build/onnx-venv/bin/python")
+    // ONNX_PYTHON, when set, is the only candidate (set it to "none" to skip the Python checks).
+    if let p = env["ONNX_PYTHON"] { candidates.append(p) } else { candidates.append(packageRoot() + "/.build/onnx-venv/bin/python") }
     for c in candidates where FileManager.default.isExecutableFile(atPath: c) {
         if (try? runProcess(c, ["-c", "import onnx, onnxruntime"]))?.status == 0 { return c }
     }

@@ -44,6 +44,26 @@ final class RunnerTests: XCTestCase {
         XCTAssertThrowsError(try ONNXRunner.run(m, inputs: [:])) { e in XCTAssertTrue("\(e)".contains("no value for the model's input 'x'"), "\(e)") }
     }
 
+    func testSymbolicBatchShapeArithmeticFoldsWhenRunning() throws {
+        // x.view(x.size(0), -1) as PyTorch exports it, with a symbolic batch dimension.
+        let m = M.model([
+            M.node("Shape", ["x"], ["s"], name: "shape"),
+            M.node("Gather", ["s", "zero"], ["n"]),
+            M.node("Unsqueeze", ["n", "axes0"], ["n1"]),
+            M.node("Concat", ["n1", "minus1"], ["target"], [M.int("axis", 0)]),
+            M.node("Reshape", ["x", "target"], ["y"]),
+        ], inputs: [M.value("x", .float64, [nil, 2, 3])], outputs: ["y"],
+           initializers: [("zero", HostTensor(scalar: Int64(0))), ("axes0", HostTensor([Int64(0)])), ("minus1", HostTensor([Int64(-1)]))])
+        XCTAssertThrowsError(try ONNXImporter.importModel(m)) { e in
+            XCTAssertTrue("\(e)".contains("Shape of a tensor with unknown dimensions"), "\(e)")
+            XCTAssertTrue("\(e)".contains("shape"), "names the node: \(e)")
+        }
+        let xv = try HostTensor((0..<12).map { Double($0) }, shape: [2, 2, 3])
+        let out = try ONNXRunner.run(m, inputs: ["x": xv])
+        XCTAssertEqual(out[0].value.shape, [2, 6])
+        XCTAssertEqual(out[0].value.doubles, (0..<12).map { Double($0) })
+    }
+
     func testGradientsMatchFiniteDifferences() throws {
         let grads = try ONNXRunner.gradients(try model(), inputs: ["x": try HostTensor(x, shape: [2, 3])],
                                              cotangents: ["y1": try HostTensor(c1, shape: [2, 2]), "y2": HostTensor(c2)])

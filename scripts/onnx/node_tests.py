@@ -35,7 +35,8 @@ IsNaN IsInf Sum Max Min Mean Pow Mod Where Clip Cast CastLike MatMul Gemm Conv M
 GlobalAveragePool GlobalMaxPool BatchNormalization InstanceNormalization LayerNormalization Softmax LogSoftmax Hardmax
 OneHot Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Expand Tile Pad Shape Size ConstantOfShape Range
 ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceLogSumExp ReduceSumSquare ReduceL1 ReduceL2 ReduceLogSum
-ArgMax ArgMin
+ArgMax ArgMin OneHot Sinh Cosh Asinh Acosh Atanh Swish Shrink Trilu CumSum DepthToSpace SpaceToDepth EyeLike
+MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization GatherElements
 """.split())
 
 # Element types SymGraph reads (float, double, int32, int64, bool, and the narrow types it widens).
