@@ -44,6 +44,7 @@ let package = Package(
         // libFuzzer target for the ONNX reader; a plain replay tool unless built with -DONNX_FUZZ (docs/onnx.md).
         .executableTarget(name: "ONNXFuzz", dependencies: ["ONNX"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Runtime", "NN", "TestSupport"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Runtime", "TestSupport"]),
     ]
 )

@@ -34,7 +34,7 @@ public struct BenchRecord: Sendable {
     }
 
     var json: String {
-        var f: [String] = ["\"workload\": \(jsonString(workload))", "\"mode\": \(jsonString(mode))",
+        var f: [String] = ["\"workload\": \(jsonQuote(workload))", "\"mode\": \(jsonQuote(mode))",
                            "\"n\": \(n.map(String.init) ?? "null")"]
         if value == nil || medianMs != nil {
             f.append("\"median_ms\": \(jsonNumber(medianMs))")
@@ -43,28 +43,8 @@ public struct BenchRecord: Sendable {
         f.append("\"check\": \"\(check ? "ok" : "failed")\"")
         if let runMs { f.append("\"run_ms\": \(jsonNumber(runMs))") }
         if let value { f.append("\"value\": \(jsonNumber(value))") }
-        if let note { f.append("\"note\": \(jsonString(note))") }
+        if let note { f.append("\"note\": \(jsonQuote(note))") }
         return "{" + f.joined(separator: ", ") + "}"
-    }
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default: out += c.value < 0x20 ? String(format0x: c.value) : String(c)
-        }
-    }
-    return out + "\""
-}
-
-extension String {
-    init(format0x v: UInt32) {
-        let hex = String(v, radix: 16)
-        self = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 }
 
@@ -102,8 +82,8 @@ public func machineDescription() -> (cpu: String, cores: Int) {
         defer { fclose(f) }
         var line: UnsafeMutablePointer<CChar>? = nil
         var cap = 0
-        while getline(&line, &cap, f) > 0 {
-            let s = String(cString: line!)
+        while getline(&line, &cap, f) > 0, let text = line {
+            let s = String(cString: text)
             if s.hasPrefix("model name"), let i = s.firstIndex(of: ":") {
                 cpu = s[s.index(after: i)...].trimmingCharacters()
                 break
@@ -123,7 +103,7 @@ extension Substring {
 /// Writes the results JSON (`machine` and `results`) to `path`.
 public func writeResults(_ records: [BenchRecord], to path: String) throws {
     let (cpu, cores) = machineDescription()
-    let body = "{\n  \"machine\": {\"cpu\": \(jsonString(cpu)), \"cores\": \(cores), \"threads\": \(Parallelism.threads)},\n"
+    let body = "{\n  \"machine\": {\"cpu\": \(jsonQuote(cpu)), \"cores\": \(cores), \"threads\": \(Parallelism.threads)},\n"
         + "  \"results\": [\n" + records.map { "    " + $0.json }.joined(separator: ",\n") + "\n  ]\n}\n"
     guard let f = fopen(path, "w") else { throw GraphError.invalidValue("cannot write \(path)") }
     defer { fclose(f) }

@@ -77,39 +77,14 @@ public struct PeerRecord: Sendable {
     public var error: String?
 }
 
-/// Parses the flat JSON lines the peer script prints (numbers, strings and null only).
+/// Parses the JSON lines the peer script prints (one object per line; other lines are skipped).
 public func parsePeerLines(_ text: String) -> [PeerRecord] {
     text.split(separator: "\n").compactMap { line -> PeerRecord? in
-        var fields: [String: String] = [:]
-        var s = Substring(line.trimmingCharacters())
-        guard s.first == "{", s.last == "}" else { return nil }
-        s = s.dropFirst().dropLast()
-        // Split on commas outside quotes.
-        var parts: [String] = [], cur = "", inQuote = false, escape = false
-        for c in s {
-            if escape { cur.append(c); escape = false; continue }
-            if c == "\\" { escape = true; cur.append(c); continue }
-            if c == "\"" { inQuote.toggle() }
-            if c == "," && !inQuote { parts.append(cur); cur = "" } else { cur.append(c) }
-        }
-        parts.append(cur)
-        for p in parts {
-            guard let colon = p.firstIndex(of: ":") else { continue }
-            let k = p[..<colon].trimmingCharacters().replacingQuotes()
-            let v = p[p.index(after: colon)...].trimmingCharacters().replacingQuotes()
-            fields[k] = v
-        }
-        guard let fw = fields["framework"], let w = fields["workload"] else { return nil }
-        return PeerRecord(framework: fw, workload: w, n: fields["n"].flatMap { Int($0) }, medianMs: fields["median_ms"].flatMap { Double($0) },
-                          runMs: fields["run_ms"].flatMap { Double($0) }, check: fields["check"] ?? "", error: fields["error"])
-    }
-}
-
-extension String {
-    func replacingQuotes() -> String {
-        var s = self
-        if s.hasPrefix("\"") && s.hasSuffix("\"") && s.count >= 2 { s = String(s.dropFirst().dropLast()) }
-        return s
+        guard let v = try? JSONParser.parse(Array(line.utf8)), let fw = v["framework"]?.stringValue,
+              let w = v["workload"]?.stringValue else { return nil }
+        return PeerRecord(framework: fw, workload: w, n: v["n"]?.doubleValue.map { Int($0) },
+                          medianMs: v["median_ms"]?.doubleValue, runMs: v["run_ms"]?.doubleValue,
+                          check: v["check"]?.stringValue ?? "", error: v["error"]?.stringValue)
     }
 }
 
@@ -119,7 +94,7 @@ public func formatPeerTable(_ ours: [BenchRecord], _ peers: [PeerRecord]) -> Str
     var rows: [[String]] = [["workload", "SymGraph ms"] + frameworks.map { "\($0) ms (×)" }]
     let keys: [(String, String, Int?)] = [("W1 mlp-train", "W1", nil), ("W1f mlp-forward", "W1f", nil), ("W2 chain", "W2", nil),
                                           ("W3 lenet-train", "W3", nil), ("W4 compile W1", "W4", nil)]
-        + [100, 1000, 5000, 10000].map { ("W5 N=\($0) def→result", "W5", $0) }
+        + [100, 1000, 5000, 10000].map { (n: Int) -> (String, String, Int?) in ("W5 N=\(n) def→result", "W5", n) }
     for (label, w, n) in keys {
         let mine = ours.first { $0.workload == w && $0.mode == "compiled" && $0.n == n }?.medianMs
         var row = [label, fmt(mine)]

@@ -1,7 +1,8 @@
-// A small, strict JSON reader and writer for safetensors headers (bounded depth, no recursion blow-up).
+// A small, strict JSON reader and writer (bounded depth, no recursion blow-up), used for safetensors
+// headers and by the benchmark tools.
 
 /// A parsed JSON value. Numbers keep their source text so integers are read exactly.
-enum JSONValue: Equatable {
+public enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -9,7 +10,8 @@ enum JSONValue: Equatable {
     case bool(Bool)
     case null
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    /// Structural equality (object keys in order).
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case let (.array(x), .array(y)): return x == y
@@ -22,21 +24,34 @@ enum JSONValue: Equatable {
     }
 
     /// The value as a non-negative integer that fits in `Int`, if it is one.
-    var nonNegativeInt: Int? {
+    public var nonNegativeInt: Int? {
         guard case .number(let s) = self, !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return Int(s)
     }
+
+    /// The member `key` of an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    /// The value as a string, if it is one.
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    /// The value as a Double, if it is a number.
+    public var doubleValue: Double? { if case .number(let s) = self { return Double(s) } else { return nil } }
 }
 
 /// Parses JSON text; throws ``CheckpointError/invalidHeader(_:)`` with the byte offset of the problem.
-struct JSONParser {
+public struct JSONParser {
     private let b: [UInt8]
     private var i = 0
     private let maxDepth = 64
 
     init(_ bytes: [UInt8]) { b = bytes }
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    /// Parses one JSON value that fills `bytes`.
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         var p = JSONParser(bytes)
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -188,7 +203,7 @@ struct JSONParser {
 }
 
 /// Writes a JSON string literal.
-func jsonQuote(_ s: String) -> String {
+public func jsonQuote(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {
