@@ -15,7 +15,11 @@ public final class Graph: @unchecked Sendable {
         var nodes: [Node] = []
         var names: [String: NodeID] = [:]
         var nameCounters: [String: Int] = [:]
-        var scopes: [String] = []
+        var scopes: [String] = [] {
+            didSet { scopePrefix = scopes.isEmpty ? "" : scopes.joined(separator: "/") + "/" }
+        }
+        /// `scopes` joined with "/" plus a trailing "/" (or "" at the top level).
+        var scopePrefix = ""
         var diagnostics: [Diagnostic] = []
         var role: NodeRole = .forward
         var locationOverride: SourceLocation? = nil
@@ -174,13 +178,16 @@ public final class Graph: @unchecked Sendable {
     }
 
     private static func uniqueName(_ s: inout State, base: String) -> String {
-        let prefix = s.scopes.isEmpty ? "" : s.scopes.joined(separator: "/") + "/"
-        let full = prefix + base
+        let full = s.scopePrefix.isEmpty ? base : s.scopePrefix + base
         if s.names[full] == nil { return full }
         var k = s.nameCounters[full, default: 1]
-        while s.names["\(full)_\(k)"] != nil { k += 1 }
+        var candidate = full + "_" + String(k)
+        while s.names[candidate] != nil {
+            k += 1
+            candidate = full + "_" + String(k)
+        }
         s.nameCounters[full] = k + 1
-        return "\(full)_\(k)"
+        return candidate
     }
 
     /// Whether a name is already taken.
@@ -191,12 +198,7 @@ extension Op {
     /// The default node name for an op (`matmul`, `add`, `relu`, …).
     var baseName: String {
         switch self {
-        case .unary(let f):
-            switch f {
-            case .leakyRelu: return "leakyRelu"
-            case .elu: return "elu"
-            default: return String(describing: f)
-            }
+        case .unary(let f): return f.baseName
         case .binary(let f): return f.rawValue
         case .reduce(let f, _, _): return f.rawValue
         case .argReduce(let f, _, _): return f.rawValue

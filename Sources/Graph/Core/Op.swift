@@ -20,7 +20,38 @@ public enum UnaryFunction: Hashable, Sendable {
         switch self {
         case .leakyRelu(let a): return "leakyRelu(\(a))"
         case .elu(let a): return "elu(\(a))"
-        default: return String(describing: self)
+        default: return baseName
+        }
+    }
+
+    /// The function's name without its parameters (`leakyRelu`, `exp`, …).
+    public var baseName: String {
+        switch self {
+        case .neg: return "neg"
+        case .abs: return "abs"
+        case .sign: return "sign"
+        case .exp: return "exp"
+        case .log: return "log"
+        case .log1p: return "log1p"
+        case .expm1: return "expm1"
+        case .sqrt: return "sqrt"
+        case .rsqrt: return "rsqrt"
+        case .square: return "square"
+        case .reciprocal: return "reciprocal"
+        case .sin: return "sin"
+        case .cos: return "cos"
+        case .tanh: return "tanh"
+        case .sigmoid: return "sigmoid"
+        case .relu: return "relu"
+        case .leakyRelu: return "leakyRelu"
+        case .elu: return "elu"
+        case .softplus: return "softplus"
+        case .erf: return "erf"
+        case .gelu: return "gelu"
+        case .floor: return "floor"
+        case .ceil: return "ceil"
+        case .round: return "round"
+        case .logicalNot: return "logicalNot"
         }
     }
 
