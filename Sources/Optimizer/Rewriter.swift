@@ -15,14 +15,35 @@ public struct RewriteRule: Sendable {
     public let apply: @Sendable (inout RewriteContext, Int) -> Int?
     /// Whether the rule looks up existing instructions with ``RewriteContext/find(_:_:)``.
     public let usesFind: Bool
+    /// A cheap necessary condition for the rule to fire with instruction `i` of a program as its
+    /// root (nil: no such test). When every rule of a pass has one and no instruction passes it,
+    /// the pass skips its sweep entirely — most programs have no root most rules could match.
+    public let root: (@Sendable (Program, Int) -> Bool)?
 
     /// Creates a rule.
     public init(_ name: String, _ justification: String, usesFind: Bool = false,
+                root: (@Sendable (Program, Int) -> Bool)? = nil,
                 _ apply: @escaping @Sendable (inout RewriteContext, Int) -> Int?) {
         self.name = name
         self.justification = justification
         self.usesFind = usesFind
+        self.root = root
         self.apply = apply
+    }
+
+    /// A root test on the root instruction's op alone.
+    public static func rootOp(_ test: @escaping @Sendable (Op) -> Bool) -> @Sendable (Program, Int) -> Bool {
+        { p, i in test(p.instructions[i].op) }
+    }
+
+    /// A root test for an elementwise binary op of one of `functions`.
+    public static func rootBinary(_ functions: BinaryFunction...) -> @Sendable (Program, Int) -> Bool {
+        rootOp { op in if case .binary(let f) = op { return functions.contains(f) } else { return false } }
+    }
+
+    /// A root test for an elementwise unary op of one of `functions`.
+    public static func rootUnary(_ functions: UnaryFunction...) -> @Sendable (Program, Int) -> Bool {
+        rootOp { op in if case .unary(let f) = op { return functions.contains(f) } else { return false } }
     }
 }
 
@@ -248,15 +269,28 @@ public struct RulePass: Pass {
     /// Applies the rules to a fixed point.
     public func run(_ program: inout Program) throws -> [String: Int] {
         var total: [String: Int] = [:]
+        if !mayFire(program) { return total }
         for _ in 0..<Self.iterationCap {
             let (p, fired, merged) = sweep(program)
             program = p
             var any = merged > 0 && rules.isEmpty
             for (k, v) in fired where v > 0 { total[k, default: 0] += v; any = true }
             if merged > 0 { total["merged", default: 0] += merged }
-            if !any { break }
+            if !any || !mayFire(program) { break }
         }
         return total
+    }
+
+    /// False only when every rule has a root test and no instruction passes any of them
+    /// (then no rule can fire, so the sweep is skipped).
+    func mayFire(_ program: Program) -> Bool {
+        if hashCons || rules.isEmpty { return true }
+        let tests = rules.compactMap(\.root)
+        guard tests.count == rules.count else { return true }
+        for i in 0..<program.count where !program.instructions[i].op.isSource {
+            for t in tests where t(program, i) { return true }
+        }
+        return false
     }
 
     func sweep(_ program: Program) -> (Program, [String: Int], Int) {

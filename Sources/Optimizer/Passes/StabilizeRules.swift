@@ -8,38 +8,45 @@ public enum StabilizeRules {
     /// Every stabilization rule.
     public static let all: [RewriteRule] = [
         RewriteRule("log-softmax", "log(softmax(x)) → logSoftmax(x): x − logsumexp(x) never takes log(0) when a "
-                    + "probability underflows (x = [1000, 0] gives −1000, not −Inf)") { c, i in
+                    + "probability underflows (x = [1000, 0] gives −1000, not −Inf)",
+                    root: RewriteRule.rootUnary(.log)) { c, i in
             guard let s = c.unary(i, .log), case .softmax(let a) = c.op(s) else { return nil }
             return c.make(.logSoftmax(axis: a), [c.inputs(s)[0]])
         },
-        RewriteRule("log1p", "log(1 + x) → log1p(x): keeps the digits of small x that 1 + x rounds away") { c, i in
+        RewriteRule("log1p", "log(1 + x) → log1p(x): keeps the digits of small x that 1 + x rounds away",
+                    root: RewriteRule.rootUnary(.log)) { c, i in
             guard let s = c.unary(i, .log), let x = c.operand(of: s, .add, splat: 1) else { return nil }
             return c.make(.unary(.log1p), [x])
         },
-        RewriteRule("expm1", "exp(x) − 1 → expm1(x): avoids the cancellation that zeroes small x") { c, i in
+        RewriteRule("expm1", "exp(x) − 1 → expm1(x): avoids the cancellation that zeroes small x",
+                    root: RewriteRule.rootBinary(.sub, .add)) { c, i in
             var e: Int? = c.operand(of: i, .sub, splat: 1, commutative: false)
             if e == nil { e = c.operand(of: i, .add, splat: -1) }
             guard let e, let x = c.unary(e, .exp) else { return nil }
             return c.make(.unary(.expm1), [x])
         },
-        RewriteRule("softplus", "log1p(exp(x)) → softplus(x): exp overflows for x > 88 (float32), softplus does not") { c, i in
+        RewriteRule("softplus", "log1p(exp(x)) → softplus(x): exp overflows for x > 88 (float32), softplus does not",
+                    root: RewriteRule.rootUnary(.log1p)) { c, i in
             guard let e = c.unary(i, .log1p), let x = c.unary(e, .exp) else { return nil }
             return c.make(.unary(.softplus), [x])
         },
         RewriteRule("log-sigmoid", "log(sigmoid(x)) → −softplus(−x): sigmoid underflows to 0 for x < −104 (float32) "
-                    + "and log(0) = −Inf; −softplus(−x) stays ≈ x") { c, i in
+                    + "and log(0) = −Inf; −softplus(−x) stays ≈ x",
+                    root: RewriteRule.rootUnary(.log)) { c, i in
             guard let s = c.unary(i, .log), let x = c.unary(s, .sigmoid),
                   let n = c.make(.unary(.neg), [x]), let sp = c.make(.unary(.softplus), [n]) else { return nil }
             return c.make(.unary(.neg), [sp])
         },
         RewriteRule("logsumexp", "log(sum(exp(x))) → logsumexp(x): subtracts the maximum first, so exp cannot "
-                    + "overflow to Inf nor every term underflow to log(0)") { c, i in
+                    + "overflow to Inf nor every term underflow to log(0)",
+                    root: RewriteRule.rootUnary(.log)) { c, i in
             guard let s = c.unary(i, .log), case .reduce(.sum, let axes, let keep) = c.op(s),
                   let x = c.unary(c.inputs(s)[0], .exp) else { return nil }
             return c.make(.reduce(.logsumexp, axes: axes, keepDims: keep), [x])
         },
         RewriteRule("neg-reduce", "−mean(y) = mean(−y) and −sum(y) = sum(−y) exactly (rounding to nearest is "
-                    + "symmetric); applied only when y is itself a reduction, to expose cross-entropy") { c, i in
+                    + "symmetric); applied only when y is itself a reduction, to expose cross-entropy",
+                    root: RewriteRule.rootUnary(.neg)) { c, i in
             guard let r = c.unary(i, .neg), case .reduce(let f, let axes, let keep) = c.op(r), f == .sum || f == .mean,
                   case .reduce(let g, _, _) = c.op(c.inputs(r)[0]), g == .sum || g == .mean else { return nil }
             guard let n = c.make(.unary(.neg), [c.inputs(r)[0]]) else { return nil }
@@ -47,7 +54,8 @@ public enum StabilizeRules {
         },
         RewriteRule("softmax-cross-entropy", "−sum(oneHot(labels) · logSoftmax(x)) over the class axis → "
                     + "softmaxCrossEntropy(x, labels): the same value without forming 0·log(0) = NaN; "
-                    + "labels outside [0, depth) are not checked (the pattern gives 0 there)") { c, i in
+                    + "labels outside [0, depth) are not checked (the pattern gives 0 there)",
+                    root: RewriteRule.rootOp { if case .unary(.neg) = $0 { return true }; if case .reduce(.sum, _, _) = $0 { return true }; return false }) { c, i in
             // Root: neg(sum(m)) or sum(neg(m)).
             var sumNode: Int?
             var m: Int?
