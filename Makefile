@@ -26,7 +26,9 @@ bench-peers: build
 	./bench/peers/run.sh
 
 docs: deps
-	$(SWIFT) package --allow-writing-to-directory docs/api generate-documentation --target SymGraph --output-path docs/api --transform-for-static-hosting 2>/dev/null || echo "docs: swift-docc-plugin not configured yet"
+	mkdir -p .build/docs
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target Graph --output-path .build/docs/Graph --transform-for-static-hosting
+	@echo "API documentation in .build/docs/ (the guides are in docs/)"
 
 clean:
 	rm -rf .build
