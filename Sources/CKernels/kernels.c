@@ -12,6 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+/* Sanitizer runtimes start after the loader runs ifunc resolvers: no clones under sanitizers. */
+#define SG_NO_CLONES 1
+#endif
+#endif
 #if defined(__x86_64__) && defined(__clang__) && !defined(SG_NO_CLONES)
 #define SG_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 #else

@@ -83,7 +83,8 @@ final class VariableSlot: @unchecked Sendable {
 /// shape accepts. Errors are thrown as ``GraphError/node(_:)`` naming the node and its creation site.
 ///
 /// **Random ops** draw new numbers on every run: element `i` of run `r` is a hash of
-/// (`i`, seed, node, `r`), where `r` counts this session's runs, so a session's sequence is reproducible.
+/// (`i`, seed, node, `r`), where `r` counts this session's runs, so a session's sequence is reproducible;
+/// ``runCount`` and ``setRunCount(_:)`` read and set the counter (exact resume from a checkpoint).
 public final class Session: @unchecked Sendable {
     /// The graph this session runs.
     public let graph: Graph
@@ -100,8 +101,8 @@ public final class Session: @unchecked Sendable {
         var shape: [Int]
     }
 
-    private let plans = Mutex<[PlanKey: ExecutionPlan]>([:])
-    let slots = Mutex<[NodeID: VariableSlot]>([:])
+    private let plans = Locked<[PlanKey: ExecutionPlan]>([:])
+    let slots = Locked<[NodeID: VariableSlot]>([:])
     private let runCounter = Atomic<UInt64>(0)
     /// Plans kept at most; past it the cache is cleared (a loop over many distinct shapes).
     private static let maxCachedPlans = 256
@@ -175,6 +176,34 @@ public final class Session: @unchecked Sendable {
 
     /// The number of compiled plans in the cache.
     public var cachedPlanCount: Int { plans.withLock { $0.count } }
+
+    // MARK: Run counter (random ops)
+
+    /// The session's run counter: the index the next run will use for its random ops.
+    ///
+    /// Every `run` whose feeds and fetches are valid takes the current value and adds one (whether or
+    /// not its plan has random ops, and even if a kernel later fails); each of `profile`'s runs does the
+    /// same. Element `i` of random node `k` in the run with index `r` is a hash of `(i, seed, k, r)`,
+    /// so the random numbers of a session are fixed by its graph and this counter.
+    ///
+    /// **Exact resume.** To continue a training run that uses random ops (dropout, noise) exactly, save
+    /// `runCount` with the variables and restore both:
+    ///
+    /// ```swift
+    /// let saved = (session.runCount, try session.variable(w))        // at a checkpoint
+    /// // … later, in a new session of the same graph:
+    /// try resumed.setVariable(w, to: saved.1)
+    /// resumed.setRunCount(saved.0)      // the next run draws what the original's next run drew
+    /// ```
+    public var runCount: UInt64 { runCounter.load(ordering: .relaxed) }
+
+    /// Sets the run counter (see ``runCount``): the next run uses index `count` for its random ops.
+    ///
+    /// Runs already in flight on other threads keep the index they took; set the counter when no
+    /// other thread is running this session if the sequence must be exact.
+    public func setRunCount(_ count: UInt64) {
+        runCounter.store(count, ordering: .relaxed)
+    }
 
     // MARK: Variables
 

@@ -63,7 +63,7 @@ public final class GraphvizRenderer: @unchecked Sendable {
     /// The process-wide renderer (created lazily, thread-safely, on first use).
     public static let shared = GraphvizRenderer()
 
-    private let lock = Mutex<Void>(())
+    private let lock = Locked<Void>(())
     private let context: OpaquePointer?
 
     private init() {

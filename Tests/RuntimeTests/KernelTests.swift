@@ -289,7 +289,8 @@ final class KernelTests: XCTestCase {
             ([1, 2, 6, 7], [2, 2, 2, 3], Conv2DConfig(padding: .explicit(top: 1, bottom: 0, left: 2, right: 1), dilation: (2, 1))),
             ([3, 1, 4, 4], [2, 1, 1, 1], Conv2DConfig(strides: (2, 2))),
             ([0, 2, 5, 5], [3, 2, 3, 3], Conv2DConfig()),
-            ([2, 8, 6, 6], [16, 8, 3, 3], Conv2DConfig(padding: .same)),  // filter gradient through BLAS (O·C·KH·KW > 1024)
+            ([2, 8, 6, 6], [16, 8, 3, 3], Conv2DConfig(padding: .same)),
+            ([3, 4, 9, 7], [5, 4, 3, 2], Conv2DConfig()),  // the dense im2col/col2im path (stride 1, windows inside)
             ([3, 1, 64, 64], [1, 1, 5, 5], Conv2DConfig()),  // large images: im2col runs in chunks of 2 images (float32 only)
         ]
         for d in floats {
@@ -345,6 +346,37 @@ final class KernelTests: XCTestCase {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// 2×2 stride-2 max pooling has branch-free paths: ties (first maximum wins), -inf, odd sizes (the last row and
+    /// column belong to no window), and NaN (first NaN wins; inf − inf takes the careful path too).
+    func testMaxPool2x2FastPathTiesAndNaN() throws {
+        let c = Pool2DConfig(kernel: (2, 2))
+        let xs = [2, 3, 7, 9]
+        var x = Reference.data(xs, seed: 4)
+        for i in 0..<x.count { x.values[i] = i % 5 == 0 ? -.infinity : (x.values[i] * 2).rounded() }  // many ties
+        let os = [2, 3, 3, 4], dy = Reference.data(os, seed: 5)
+        let (y, dx) = Reference.pool(x, c, max: true, outHW: (3, 4), dy: dy)
+        for d in floats {
+            try rtCheckOp([RTInput(value: x, dtype: d)], expected: y, tol: 0, "maxPool ties \(d)") { maxPool2d($0[0], kernel: (2, 2)) }
+            try rtCheckOp([RTInput(value: x, dtype: d), RTInput(value: dy, dtype: d)], expected: dx, tol: rtTol(d), "maxPoolBackward ties \(d)") {
+                $0[0].graph.addNode(.maxPool2dBackward(c), inputs: $0, location: .unknown)
+            }
+        }
+        // Windows (row-major): [1, 3, nan, 3] → the NaN; [nan, nan, 5, 1] → the first NaN; [inf, -inf, 0, 0] → inf.
+        let nan = Double.nan, inf = Double.infinity
+        let special = RefArray([1, 3, nan, nan, inf, -inf,
+                                nan, 3, 5, 1, 0, 0], [1, 1, 2, 6])
+        let g = RefArray([10, 20, 30], [1, 1, 1, 3])
+        let wantY = RefArray([nan, nan, inf], [1, 1, 1, 3])
+        let wantDx = RefArray([0, 0, 20, 0, 30, 0,
+                               10, 0, 0, 0, 0, 0], [1, 1, 2, 6])
+        for d in floats {
+            try rtCheckOp([RTInput(value: special, dtype: d)], expected: wantY, tol: 0, "maxPool NaN \(d)") { maxPool2d($0[0], kernel: (2, 2)) }
+            try rtCheckOp([RTInput(value: special, dtype: d), RTInput(value: g, dtype: d)], expected: wantDx, tol: 0, "maxPoolBackward NaN \(d)") {
+                $0[0].graph.addNode(.maxPool2dBackward(c), inputs: $0, location: .unknown)
             }
         }
     }

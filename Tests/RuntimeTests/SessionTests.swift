@@ -205,6 +205,49 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(try s.variable(counter).scalarValue, Double(8 * runs), "every update applied exactly once")
     }
 
+    // MARK: Run counter
+
+    func testRunCountGivesExactResumeOfRandomOps() throws {
+        let g = Graph()
+        let w = g.variable("w", initializer: .zeros, shape: [4])
+        let u = g.randomUniform(shape: [6], seed: 3)
+        let step = w.assignAdd(g.randomNormal(shape: [4], seed: 5))
+        let x = g.placeholder("x", shape: [2])
+        let plain = x * 2.0
+        let a = try Session(g)
+        XCTAssertEqual(a.runCount, 0)
+        var firstDraws: [HostTensor] = []
+        for k in 0..<3 {
+            firstDraws.append(try a.run([u, step])[0])
+            XCTAssertEqual(a.runCount, UInt64(k + 1))
+        }
+        // Every run counts, with or without random ops; a run refused before it starts (missing feed) does not.
+        _ = try a.run(plain, feeds: [x: HostTensor([Float(1), 2])])
+        XCTAssertEqual(a.runCount, 4)
+        XCTAssertThrowsError(try a.run(plain))
+        XCTAssertEqual(a.runCount, 4)
+        // Checkpoint: counter and variables. Then two more steps.
+        let saved = (a.runCount, try a.variable(w))
+        let next = try (0..<2).map { _ in try a.run([u, step]) }
+        let finalW = try a.variable(w)
+        XCTAssertNotEqual(next[0][0], next[1][0], "each run draws new numbers")
+        XCTAssertTrue(next[0][0].doubles.allSatisfy { $0 >= 0 && $0 < 1 })
+        // A new session resumed from the checkpoint draws exactly the same numbers.
+        let b = try Session(g)
+        try b.setVariable(w, to: saved.1)
+        b.setRunCount(saved.0)
+        XCTAssertEqual(b.runCount, 4)
+        for k in 0..<2 {
+            let r = try b.run([u, step])
+            XCTAssertEqual(r[0], next[k][0], "uniform draw of resumed run \(k)")
+            XCTAssertEqual(r[1], next[k][1], "updated variable after resumed run \(k)")
+        }
+        XCTAssertEqual(try b.variable(w), finalW)
+        // Rewinding replays the first draws.
+        a.setRunCount(0)
+        for k in 0..<3 { XCTAssertEqual(try a.run(u), firstDraws[k], "replayed run \(k)") }
+    }
+
     // MARK: Check-numerics
 
     func testCheckNumericsNamesTheFirstBadNode() throws {

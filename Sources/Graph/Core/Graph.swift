@@ -1,4 +1,4 @@
-import Synchronization
+
 
 /// A symbolic computation graph: placeholders, variables, constants and ops.
 ///
@@ -25,7 +25,7 @@ public final class Graph: @unchecked Sendable {
         var locationOverride: SourceLocation? = nil
         var controlScope: [NodeID] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an empty graph.
     public init() {}

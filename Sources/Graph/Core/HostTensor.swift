@@ -1,4 +1,4 @@
-import Synchronization
+
 
 /// Contiguous, 64-byte-aligned memory owned by a ``HostTensor``.
 ///
@@ -43,7 +43,7 @@ enum BlockCache {
         var free: [Int: [UInt]] = [:]  // addresses, by block size
         var bytes = 0
     }
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
 
     static func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= minimumBytes, let address = state.withLock({ s -> UInt? in

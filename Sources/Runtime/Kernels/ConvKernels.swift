@@ -32,6 +32,26 @@ enum ConvKernels {
     /// `col[(c,kh,kw), (n,oh,ow)] = x[n, c, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw]` (0 in the padding).
     static func im2col<T: KernelFloat>(_: T.Type, x: UnsafePointer<T>, g: WindowGeometry, col: UnsafeMutablePointer<T>) {
         let cols = g.colCols, hw = g.h * g.w, chw = g.c * hw
+        if isDense(g) {
+            // Stride 1, no dilation, every window inside: each (row, image) is OH plain copies of OW elements.
+            let ohw = g.ohw, kk = g.kh * g.kw
+            Parallelism.forEachChunk(g.colRows, minChunk: max(1, 8192 / max(cols, 1))) { rows in
+                for r in rows {
+                    let c = r / kk, kh = (r / g.kw) % g.kh, kw = r % g.kw
+                    let src0 = x + c * hw + kh * g.w + kw
+                    for n in 0..<g.n {
+                        var s = src0 + n * chw
+                        var d = col + r * cols + n * ohw
+                        for _ in 0..<g.oh {
+                            for j in 0..<g.ow { d[j] = s[j] }
+                            s += g.w
+                            d += g.ow
+                        }
+                    }
+                }
+            }
+            return
+        }
         Parallelism.forEachChunk(g.colRows, minChunk: max(1, 4096 / max(cols, 1))) { rows in
             for r in rows {
                 let c = r / (g.kh * g.kw), kh = (r / g.kw) % g.kh, kw = r % g.kw
@@ -69,6 +89,29 @@ enum ConvKernels {
     /// `dx[n, c, ih, iw] += dcol[(c,kh,kw), (n,oh,ow)]` over dx zeroed first (parallel over channels).
     static func col2im<T: KernelFloat>(_: T.Type, col: UnsafePointer<T>, g: WindowGeometry, dx: UnsafeMutablePointer<T>) {
         let cols = g.colCols, hw = g.h * g.w, chw = g.c * hw
+        if isDense(g) {
+            let ohw = g.ohw
+            Parallelism.forEachChunk(g.c, minChunk: 1) { channels in
+                for c in channels {
+                    for n in 0..<g.n {
+                        let plane = dx + n * chw + c * hw
+                        plane.update(repeating: 0, count: hw)
+                        for kh in 0..<g.kh {
+                            for kw in 0..<g.kw {
+                                var s = col + ((c * g.kh + kh) * g.kw + kw) * cols + n * ohw
+                                var d = plane + kh * g.w + kw
+                                for _ in 0..<g.oh {
+                                    for j in 0..<g.ow { d[j] += s[j] }
+                                    s += g.ow
+                                    d += g.w
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
         Parallelism.forEachChunk(g.c, minChunk: 1) { channels in
             for c in channels {
                 for n in 0..<g.n { (dx + n * chw + c * hw).update(repeating: 0, count: hw) }
@@ -99,6 +142,12 @@ enum ConvKernels {
                 }
             }
         }
+    }
+
+    /// Stride 1, no dilation, no padding reached: im2col rows are plain copies.
+    static func isDense(_ g: WindowGeometry) -> Bool {
+        g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0 && g.oh > 0 && g.ow > 0
+            && g.oh - 1 + g.kh <= g.h && g.ow - 1 + g.kw <= g.w
     }
 
     /// Images per im2col chunk: the column matrix of a chunk stays about 1 MB (cache-resident between
@@ -168,38 +217,7 @@ enum ConvKernels {
             let gc = chunk(g, Swift.min(nc, g.n - n0))
             im2col(t, x: xs + n0 * chw, g: gc, col: col)
             transposeDy(t, dy: dys + n0 * O * g.ohw, O: O, g: gc, dst: dyT)
-            if O * g.colRows <= smallProductLimit {
-                smallProductNT(dyT, col, dW, m: O, n: g.colRows, k: gc.colCols, accumulate: n0 > 0)
-            } else {
-                T.gemm(false, true, O, g.colRows, gc.colCols, 1, dyT, gc.colCols, col, gc.colCols, n0 == 0 ? 0 : 1, dW, g.colRows)
-            }
-        }
-    }
-
-    /// Below this many outputs, `A × Bᵀ` with a long inner dimension runs as dot products (BLAS is slow for
-    /// tiny M·N with huge K, the filter gradient of a first conv layer).
-    static let smallProductLimit = 1024
-
-    /// `C[m, n] (+)= Σ_p A[i, p] · B[j, p]` as dot products with 8 independent accumulators, parallel over rows of A.
-    static func smallProductNT<T: KernelFloat>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>,
-                                               m: Int, n: Int, k: Int, accumulate: Bool) {
-        Parallelism.forEachChunk(m, minChunk: Swift.max(1, (1 << 16) / Swift.max(n * k, 1))) { rows in
-            for i in rows {
-                let ai = a + i * k
-                for j in 0..<n {
-                    let bj = b + j * k
-                    var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, s4: T = 0, s5: T = 0, s6: T = 0, s7: T = 0
-                    var p = 0
-                    while p + 8 <= k {
-                        s0 += ai[p] * bj[p]; s1 += ai[p + 1] * bj[p + 1]; s2 += ai[p + 2] * bj[p + 2]; s3 += ai[p + 3] * bj[p + 3]
-                        s4 += ai[p + 4] * bj[p + 4]; s5 += ai[p + 5] * bj[p + 5]; s6 += ai[p + 6] * bj[p + 6]; s7 += ai[p + 7] * bj[p + 7]
-                        p += 8
-                    }
-                    while p < k { s0 += ai[p] * bj[p]; p += 1 }
-                    let sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-                    c[i * n + j] = accumulate ? c[i * n + j] + sum : sum
-                }
-            }
+            T.gemm(false, true, O, g.colRows, gc.colCols, 1, dyT, gc.colCols, col, gc.colCols, n0 == 0 ? 0 : 1, dW, g.colRows)
         }
     }
 
@@ -279,6 +297,13 @@ enum ConvKernels {
                 let r0 = src + 2 * oh * w, r1 = r0 + w, d = dst + oh * g.ow
                 for ow in 0..<g.ow {
                     let a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1]
+                    let total = (a + b) + (c + e)
+                    if total == total {
+                        // No NaN: plain maxima (selects, no branches).
+                        let m1 = b > a ? b : a, m2 = e > c ? e : c
+                        d[ow] = m2 > m1 ? m2 : m1
+                        continue
+                    }
                     let m1 = (b > a || b != b) && a == a ? b : a
                     let m2 = (c > m1 || c != c) && m1 == m1 ? c : m1
                     d[ow] = (e > m2 || e != e) && m2 == m2 ? e : m2
@@ -311,6 +336,48 @@ enum ConvKernels {
         let dx = out.assumingMemoryBound(to: T.self)
         let planes = g.n * g.c, hw = g.h * g.w
         let inside = windowsInside(g)
+        if inside && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 {
+            // Non-overlapping 2×2 windows: every input element gets its window's dy or 0, written once.
+            let w = g.w
+            Parallelism.forEachChunk(planes, minChunk: max(1, 8192 / max(hw, 1))) { range in
+                for p in range {
+                    let src = xs + p * hw, d = dx + p * hw, gy = dys + p * g.ohw
+                    if 2 * g.oh < g.h || 2 * g.ow < g.w { d.update(repeating: 0, count: hw) }
+                    for oh in 0..<g.oh {
+                        let r0 = src + 2 * oh * w, r1 = r0 + w, d0 = d + 2 * oh * w, d1 = d0 + w
+                        for ow in 0..<g.ow {
+                            let a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], e = r1[2 * ow + 1]
+                            let v = gy[oh * g.ow + ow]
+                            let total = (a + b) + (c + e)
+                            if total == total {
+                                // No NaN: the first maximum in row-major window order, without branches.
+                                let m1 = b > a ? b : a, m2 = e > c ? e : c
+                                let m = m2 > m1 ? m2 : m1
+                                let ka = a == m, kb = !ka && b == m, kc = !ka && !kb && c == m
+                                let ke = !ka && !kb && !kc
+                                d0[2 * ow] = ka ? v : 0
+                                d0[2 * ow + 1] = kb ? v : 0
+                                d1[2 * ow] = kc ? v : 0
+                                d1[2 * ow + 1] = ke ? v : 0
+                                continue
+                            }
+                            // A NaN (or inf − inf) in the window: first NaN wins, else the first maximum.
+                            var k = 0, best = a
+                            if best == best {
+                                if b != b || b > best { k = 1; best = b }
+                                if best == best && (c != c || c > best) { k = 2; best = c }
+                                if best == best && (e != e || e > best) { k = 3 }
+                            }
+                            d0[2 * ow] = k == 0 ? v : 0
+                            d0[2 * ow + 1] = k == 1 ? v : 0
+                            d1[2 * ow] = k == 2 ? v : 0
+                            d1[2 * ow + 1] = k == 3 ? v : 0
+                        }
+                    }
+                }
+            }
+            return
+        }
         Parallelism.forEachChunk(planes, minChunk: max(1, 8192 / max(hw, 1))) { range in
             for p in range {
                 let src = xs + p * hw, d = dx + p * hw, gy = dys + p * g.ohw

@@ -6,6 +6,9 @@ struct ReduceLayout: Sendable {
     var outer: Int, reduced: Int, inner: Int
     /// Non-nil when the input must first be transposed into scratch with this permutation.
     var perm: [Int]?
+    /// Set when the axes form reduced × kept × reduced groups `[a, b, c]` (a bias gradient over N, H, W of
+    /// an NCHW tensor): sums and means then reduce in place, without the transpose.
+    var sandwich: (a: Int, b: Int, c: Int)?
 
     /// Plans a reduction of `shape` over `axes` (non-negative, sorted, unique).
     init(shape: [Int], axes: [Int]) {
@@ -26,6 +29,9 @@ struct ReduceLayout: Sendable {
             if redGroups == 0 { o = i; i = 1 }
             outer = o; reduced = r; inner = i; perm = nil
         } else {
+            if groups.count == 3 && groups[0].reduced && !groups[1].reduced && groups[2].reduced {
+                sandwich = (groups[0].size, groups[1].size, groups[2].size)
+            }
             let kept = shape.indices.filter { !axes.contains($0) }
             perm = kept + axes
             outer = kept.reduce(1) { $0 * shape[$1] }
@@ -148,6 +154,24 @@ enum ReduceKernels {
         }
     }
 
+    /// `out[j] = Σ_i Σ_k x[i, j, k]` over x viewed as [A, B, C] (divided by A·C for a mean): contiguous row sums,
+    /// accumulated in Double, parallel over `j`.
+    static func sandwichSum<T: KernelFloat>(_ x: UnsafePointer<T>, _ A: Int, _ B: Int, _ C: Int, mean: Bool,
+                                            _ out: UnsafeMutablePointer<T>) {
+        let body: (Range<Int>) -> Void = { js in
+            for j in js {
+                var acc = 0.0
+                for i in 0..<A { acc += Double(sumRow(x + (i * B + j) * C, C)) }
+                out[j] = T(mean ? acc / Double(A * C) : acc)
+            }
+        }
+        if A * B * C >= 1 << 15 {
+            Parallelism.forEachChunk(B, minChunk: 1, body)
+        } else {
+            body(0..<B)
+        }
+    }
+
     // MARK: Integer reductions
 
     /// Integer sum, prod (wrapping), max, min over R of [O, R, I].
@@ -178,6 +202,17 @@ enum ReduceKernels {
     /// Reduces `x` (any numeric dtype) over `axes` into `out`; `scratch` holds `x`'s bytes when the layout needs a transpose.
     static func reduce(_ f: ReduceFunction, dtype: DType, x: UnsafeRawPointer, shape: [Int], layout: ReduceLayout,
                        out: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+        if let m = layout.sandwich, f == .sum || f == .mean {
+            switch dtype {
+            case .float32:
+                sandwichSum(x.assumingMemoryBound(to: Float.self), m.a, m.b, m.c, mean: f == .mean, out.assumingMemoryBound(to: Float.self))
+                return
+            case .float64:
+                sandwichSum(x.assumingMemoryBound(to: Double.self), m.a, m.b, m.c, mean: f == .mean, out.assumingMemoryBound(to: Double.self))
+                return
+            default: break
+            }
+        }
         var src = x
         if let perm = layout.perm {
             let st = Strides.contiguous(shape)

@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,7 +87,7 @@ final class ExecutionPlan: @unchecked Sendable {
     let stats: PlanStats
     /// Variables to lock for a run, ordered by node id (so concurrent runs cannot deadlock), and whether the run writes each.
     let lockOrder: [(slot: VariableSlot, write: Bool)]
-    private let pool = Mutex<[RunBuffers]>([])
+    private let pool = Locked<[RunBuffers]>([])
 
     init(program: Program, report: CompileReport, dtypes: [DType], shapes: [[Int]], bytes: [Int], storage: [ValueStorage],
          steps: [PlanStep], arenaBytes: Int, feedNodes: [NodeID], variables: [VariableSlot], written: Set<Int>, stats: PlanStats) {

@@ -328,7 +328,8 @@ enum KernelFactory {
 
     static func reduce(_ f: ReduceFunction, x: Int, shape: [Int], axes: [Int], dtype: DType, o: Int) -> Made {
         let layout = ReduceLayout(shape: shape, axes: axes)
-        let scratch = layout.perm == nil ? 0 : Strides.product(shape) * dtype.byteSize
+        let inPlaceSum = layout.sandwich != nil && (f == .sum || f == .mean) && dtype.isFloatingPoint
+        let scratch = layout.perm == nil || inPlaceSum ? 0 : Strides.product(shape) * dtype.byteSize
         return Made(kernel: { p, s, _ in
             ReduceKernels.reduce(f, dtype: dtype, x: p[x], shape: shape, layout: layout, out: p[o], scratch: s)
         }, scratchBytes: scratch)
