@@ -151,15 +151,7 @@ extension NodeContext {
         }
         var pads = padsAll
         let ext = (0..<r).map { (k[$0] - 1) * d[$0] + 1 }
-        var out = [Int](repeating: 0, count: r)
-        let ceilMode = try int("ceil_mode", 0) != 0
-        for i in 0..<r {
-            let span = n[i] + pads[i] + pads[i + r] - ext[i]
-            guard span >= 0 else { throw fail("the pooling window does not fit the input \(x.shape)") }
-            out[i] = ceilMode ? (span + s[i] - 1) / s[i] + 1 : span / s[i] + 1
-            if ceilMode, (out[i] - 1) * s[i] >= n[i] + pads[i] { out[i] -= 1 }
-            pads[i + r] += Swift.max((out[i] - 1) * s[i] + ext[i] - (n[i] + pads[i] + pads[i + r]), 0)
-        }
+        let out = try poolOutputSizes(input: n, extents: ext, strides: s, pads: &pads, shape: x.shape)
         let widths = [(0, 0), (0, 0)] + (0..<r).map { (pads[$0], pads[$0 + r]) }
         let padded = x.padded(widths, value: isMax ? -Double.infinity : 0)
         var acc: Tensor? = nil
@@ -205,6 +197,22 @@ extension NodeContext {
         return total / g.constant(countT)
     }
 
+    /// Output lengths of a pooling window per spatial axis (ONNX's `ceil_mode` included); grows the
+    /// trailing pads so the last window of a ceil-mode output fits.
+    func poolOutputSizes(input n: [Int], extents ext: [Int], strides s: [Int], pads: inout [Int], shape: Shape) throws -> [Int] {
+        let r = n.count
+        var out = [Int](repeating: 0, count: r)
+        let ceilMode = try int("ceil_mode", 0) != 0
+        for i in 0..<r {
+            let span = n[i] + pads[i] + pads[i + r] - ext[i]
+            guard span >= 0 else { throw fail("the pooling window does not fit the input \(shape)") }
+            out[i] = ceilMode ? (span + s[i] - 1) / s[i] + 1 : span / s[i] + 1
+            if ceilMode, (out[i] - 1) * s[i] >= n[i] + pads[i] { out[i] -= 1 }
+            pads[i + r] += Swift.max((out[i] - 1) * s[i] + ext[i] - (n[i] + pads[i] + pads[i + r]), 0)
+        }
+        return out
+    }
+
     /// Max pooling with ONNX's `Indices` output: the flat index (over N·C·spatial, padding not
     /// counted; `storage_order` 1 is column-major) of each window's first maximum.
     func slicedPoolWithIndices(_ x: Tensor, kernel k: [Int], strides s: [Int], dilations d: [Int]) throws -> (Tensor, Tensor) {
@@ -218,15 +226,7 @@ extension NodeContext {
         }
         var pads = pads0
         let ext = (0..<r).map { (k[$0] - 1) * d[$0] + 1 }
-        var out = [Int](repeating: 0, count: r)
-        let ceilMode = try int("ceil_mode", 0) != 0
-        for i in 0..<r {
-            let span = n[i] + pads[i] + pads[i + r] - ext[i]
-            guard span >= 0 else { throw fail("the pooling window does not fit the input \(x.shape)") }
-            out[i] = ceilMode ? (span + s[i] - 1) / s[i] + 1 : span / s[i] + 1
-            if ceilMode, (out[i] - 1) * s[i] >= n[i] + pads[i] { out[i] -= 1 }
-            pads[i + r] += Swift.max((out[i] - 1) * s[i] + ext[i] - (n[i] + pads[i] + pads[i + r]), 0)
-        }
+        let out = try poolOutputSizes(input: n, extents: ext, strides: s, pads: &pads, shape: x.shape)
         let columnMajor = try int("storage_order", 0) != 0
         // Flat index of every (padded) position: (plane · spatial) + position; -1 in the padding.
         let planes = dims[0] * dims[1], plane = n.reduce(1, *)
