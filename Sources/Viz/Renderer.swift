@@ -63,7 +63,8 @@ public final class GraphvizRenderer: @unchecked Sendable {
     /// The process-wide renderer (created lazily, thread-safely, on first use).
     public static let shared = GraphvizRenderer()
 
-    private let lock = Locked<Void>(())
+    /// Serializes renders (Graphviz is not thread-safe); counts them.
+    private let lock = Locked<Int>(0)
     private let context: OpaquePointer?
 
     private init() {
@@ -81,7 +82,8 @@ public final class GraphvizRenderer: @unchecked Sendable {
     /// - Throws: ``VizError/graphviz(_:)`` when the text does not parse or Graphviz fails.
     public func render(dot: String, format: ImageFormat) throws -> [UInt8] {
         if format == .dot { return Array(dot.utf8) }
-        return try lock.withLock { _ -> [UInt8] in
+        return try lock.withLock { renders -> [UInt8] in
+            renders += 1
             guard let gvc = context else { throw VizError.graphviz("could not create a Graphviz context") }
             _ = agreseterrors()
             guard let g = dot.withCString({ agmemread($0) }) else {
