@@ -2,6 +2,21 @@
 // computed here, once per plan; the closures do only the work.
 
 enum KernelFactory {
+    /// A slice as a strided view of a contiguous tensor of `shape`: the element offset of its
+    /// first element, the element strides of its axes, and its length on each axis.
+    static func sliceView(_ spec: SliceSpec, of shape: [Int]) -> (offset: Int, strides: [Int], counts: [Int]) {
+        let st = Strides.contiguous(shape)
+        var off = 0, strides = st, counts = shape
+        for i in shape.indices {
+            let (start, n) = spec.resolve(axis: i, length: shape[i])
+            let step = i < spec.stride.count ? spec.stride[i] : 1
+            if n > 0 { off += start * st[i] }
+            strides[i] = st[i] * step
+            counts[i] = n
+        }
+        return (off, strides, counts)
+    }
+
     struct Made {
         var kernel: Kernel?
         var scratchBytes: Int = 0
@@ -172,29 +187,17 @@ enum KernelFactory {
                 }
             })
         case .slice(let spec):
-            let xs = inShape(0), x = a[0], st = Strides.contiguous(xs)
-            var off = 0, src = st
-            for i in xs.indices {
-                let (start, n) = spec.resolve(axis: i, length: xs[i])
-                let step = i < spec.stride.count ? spec.stride[i] : 1
-                guard n == outShape[i] else { throw fail("slice resolves to \(n) elements on axis \(i), inference gave \(outShape[i])") }
-                if n > 0 { off += start * st[i] }
-                src[i] = st[i] * step
-            }
+            let x = a[0]
+            let (off, src, counts) = sliceView(spec, of: inShape(0))
+            guard counts == outShape else { throw fail("slice resolves to \(counts) elements, inference gave \(outShape)") }
             let byteOff = off * es, dst = Strides.contiguous(outShape)
             return Made(kernel: { p, _, _ in
                 StridedCopy.copy(shape: outShape, src: p[x] + byteOff, srcStrides: src, dst: p[o], dstStrides: dst, elementSize: es)
             })
         case .sliceBackward(let spec):
-            let gs = inShape(0), g = a[0], st = Strides.contiguous(outShape)
-            var off = 0, dst = st
-            for i in outShape.indices {
-                let (start, n) = spec.resolve(axis: i, length: outShape[i])
-                let step = i < spec.stride.count ? spec.stride[i] : 1
-                guard n == gs[i] else { throw fail("gradient shape \(gs) does not match the slice of \(outShape)") }
-                if n > 0 { off += start * st[i] }
-                dst[i] = st[i] * step
-            }
+            let gs = inShape(0), g = a[0]
+            let (off, dst, counts) = sliceView(spec, of: outShape)
+            guard counts == gs else { throw fail("gradient shape \(gs) does not match the slice of \(outShape)") }
             let byteOff = off * es, src = Strides.contiguous(gs), d = outType
             return Made(kernel: { p, _, _ in
                 StridedCopy.fill(p[o], count: outCount, dtype: d, value: 0)
