@@ -149,6 +149,16 @@ static void unary_bool(int32_t op, const uint8_t *X, uint8_t *Y, int64_t n) {
 }
 
 void sg_unary(int32_t op, int32_t dtype, const void *x, void *y, int64_t n, double param) {
+    if (op == SG_NARROW) {
+        int32_t format = (int32_t)param;
+        switch (dtype) {
+        case SG_F32: sg_narrow_f32(format, (const float *)x, (float *)y, n); return;
+        case SG_F64: sg_narrow_f64(format, (const double *)x, (double *)y, n); return;
+        case SG_I32: sg_narrow_i32(format, (const int32_t *)x, (int32_t *)y, n); return;
+        case SG_I64: sg_narrow_i64(format, (const int64_t *)x, (int64_t *)y, n); return;
+        default: break;
+        }
+    }
     switch (dtype) {
     case SG_F32: unary_f32(op, (const float *)x, (float *)y, n, (float)param); break;
     case SG_F64: unary_f64(op, (const double *)x, (double *)y, n, param); break;

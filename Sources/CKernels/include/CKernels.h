@@ -15,7 +15,8 @@ enum { SG_F32 = 0, SG_F64 = 1, SG_I32 = 2, SG_I64 = 3, SG_BOOL = 4 };
 enum {
     SG_NEG = 0, SG_ABS, SG_SIGN, SG_EXP, SG_LOG, SG_LOG1P, SG_EXPM1, SG_SQRT, SG_RSQRT, SG_SQUARE,
     SG_RECIP, SG_SIN, SG_COS, SG_TANH, SG_SIGMOID, SG_RELU, SG_LEAKY_RELU, SG_ELU, SG_SOFTPLUS,
-    SG_ERF, SG_GELU, SG_FLOOR, SG_CEIL, SG_ROUND, SG_NOT
+    SG_ERF, SG_GELU, SG_FLOOR, SG_CEIL, SG_ROUND, SG_NOT,
+    SG_NARROW /* param: a narrow format code (SG_NF_*, plus flags) */
 };
 
 /* binary function codes */
@@ -67,6 +68,31 @@ void sg_binary(int32_t op, int32_t dtype, const void *a, const void *b, void *ou
 void sg_select(const uint8_t *c, const void *a, const void *b, void *out, int64_t n, int32_t elem_size);
 /** Converts n elements. */
 void sg_cast(int32_t from, int32_t to, const void *x, void *y, int64_t n);
+
+/* Narrow storage formats (match NarrowFormat.Kind on the Swift side), emulated in wider types. */
+enum {
+    SG_NF_F16 = 0, SG_NF_BF16, SG_NF_E4M3FN, SG_NF_E4M3FNUZ, SG_NF_E5M2, SG_NF_E5M2FNUZ, SG_NF_E2M1, SG_NF_E8M0,
+    SG_NF_I8, SG_NF_U8, SG_NF_I16, SG_NF_U16, SG_NF_I4, SG_NF_U4, SG_NF_I2, SG_NF_U2, SG_NF_U32
+};
+/* Flags added to a format code: overflow clamps to the largest finite value (float8 formats);
+   E8M0 rounding to nearest or down (the default rounds up). */
+#define SG_NF_SATURATE 32
+#define SG_NF_ROUND_NEAREST 64
+#define SG_NF_ROUND_DOWN 128
+
+/** The value a cast of x to a narrow float format and back gives (x itself for integer formats). */
+double sg_narrow_round(int32_t format, double x);
+/** The value a cast of x to a narrow integer type and back gives (wraps around). */
+int64_t sg_narrow_wrap(int32_t format, int64_t x);
+/** The bits of x (rounded or wrapped first) in the narrow format, in the low bits. */
+uint32_t sg_narrow_encode(int32_t format, double x);
+/** The value of the bits of a narrow format. */
+double sg_narrow_decode(int32_t format, uint32_t bits);
+/** y = narrow(x) over n elements (y may equal x). */
+void sg_narrow_f32(int32_t format, const float *x, float *y, int64_t n);
+void sg_narrow_f64(int32_t format, const double *x, double *y, int64_t n);
+void sg_narrow_i32(int32_t format, const int32_t *x, int32_t *y, int64_t n);
+void sg_narrow_i64(int32_t format, const int64_t *x, int64_t *y, int64_t n);
 
 /** Sum of n floats accumulated in double. */
 double sg_sum_f32(const float *x, int64_t n);

@@ -36,6 +36,13 @@ extension Autodiff {
             let cdf = (erf(x * (1 / 2.0.squareRoot())) + 1) * 0.5
             let pdf = exp(x * x * (-0.5)) * (1 / (2 * Double.pi).squareRoot())
             r = g * (cdf + x * pdf)
+        case .narrow(let format):
+            // Straight through, as for a cast between float types (the rounding itself is
+            // piecewise constant; the cast it emulates is treated as the identity).
+            guard format.kind.isFloatingPoint else {
+                return c.each { _ in .nonDifferentiable("narrowing to \(format.kind) works on integers") }
+            }
+            r = g
         case .sign, .floor, .ceil, .round:
             return c.each { _ in .nonDifferentiable("\(f.name) is piecewise constant (no gradient)") }
         case .logicalNot:

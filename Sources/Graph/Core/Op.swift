@@ -14,12 +14,16 @@ public enum UnaryFunction: Hashable, Sendable {
     case round
     /// Logical negation of a bool tensor.
     case logicalNot
+    /// The value a cast to a narrower storage type and back gives: floats rounded to a narrow
+    /// float format, integers wrapped to a narrow integer type (see ``NarrowFormat``).
+    case narrow(NarrowFormat)
 
     /// The function's name in dumps and diagrams.
     public var name: String {
         switch self {
         case .leakyRelu(let a): return "leakyRelu(\(a))"
         case .elu(let a): return "elu(\(a))"
+        case .narrow(let f): return "narrow(\(f))"
         default: return baseName
         }
     }
@@ -52,6 +56,7 @@ public enum UnaryFunction: Hashable, Sendable {
         case .ceil: return "ceil"
         case .round: return "round"
         case .logicalNot: return "logicalNot"
+        case .narrow: return "narrow"
         }
     }
 
@@ -59,6 +64,7 @@ public enum UnaryFunction: Hashable, Sendable {
     public var isDifferentiable: Bool {
         switch self {
         case .sign, .floor, .ceil, .round, .logicalNot: return false
+        case .narrow(let f): return f.kind.isFloatingPoint
         default: return true
         }
     }

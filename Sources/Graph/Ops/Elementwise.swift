@@ -6,6 +6,12 @@ extension Inference {
         case .logicalNot:
             guard x.0 == .bool else { throw fail("logicalNot needs bool, got \(x.0)", .bool, x.1) }
             return TypeInfo(.bool, x.1)
+        case .narrow(let format):
+            if format.kind.isFloatingPoint {
+                guard x.0.isFloatingPoint else { throw fail("narrow to \(format.kind) needs a floating-point input, got \(x.0)", x.0, x.1) }
+            } else {
+                guard x.0 == .int32 || x.0 == .int64 else { throw fail("narrow to \(format.kind) needs an integer input, got \(x.0)", x.0, x.1) }
+            }
         case .neg, .abs, .sign, .square, .relu, .floor, .ceil, .round:
             guard x.0.isNumeric else { throw fail("\(f.name) needs a number type, got \(x.0)", x.0, x.1) }
         default:
@@ -144,6 +150,14 @@ public func floor(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Ten
 public func ceil(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.ceil, file: file, line: line) }
 /// Rounds half to even.
 public func round(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.round, file: file, line: line) }
+
+extension Tensor {
+    /// The value a cast to the narrow storage type `format` and back gives (floats rounded,
+    /// integers wrapped); the dtype is unchanged. Its gradient passes straight through.
+    public func narrow(to format: NarrowFormat, file: String = #fileID, line: Int = #line) -> Tensor {
+        map(.narrow(format), file: file, line: line)
+    }
+}
 /// Logical not of a bool tensor.
 public func logicalNot(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.logicalNot, file: file, line: line) }
 /// Logical and of bool tensors.

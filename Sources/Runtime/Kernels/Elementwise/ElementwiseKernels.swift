@@ -250,6 +250,7 @@ enum CCodes {
         case .ceil: return (22, 0)
         case .round: return (23, 0)
         case .logicalNot: return (24, 0)
+        case .narrow(let f): return (25, Double(f.code))
         }
     }
 

@@ -1,5 +1,6 @@
 // Scalar (one element at a time) semantics of every elementwise function.
 // Used as the portable path for rare cases; the hot paths are the C kernels in CKernels.
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -97,6 +98,7 @@ enum ElementScalar {
             case .sign: r = n > 0 ? 1 : (n < 0 ? -1 : 0)
             case .square: r = n &* n
             case .relu: r = n > 0 ? n : 0
+            case .narrow(let format): r = sg_narrow_wrap(format.code, n)
             default: r = n
             }
             return convert(.i(r), to: dtype)
@@ -133,6 +135,7 @@ enum ElementScalar {
         case .ceil: return Glibc.ceil(x)
         case .round: return rint(x)
         case .logicalNot: return x == 0 ? 1 : 0
+        case .narrow(let format): return sg_narrow_round(format.code, x)
         }
     }
 
