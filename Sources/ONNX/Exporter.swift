@@ -368,6 +368,21 @@ final class Emitter {
         case .ceil: node("Ceil", [x], [out])
         case .round: node("Round", [x], [out])
         case .logicalNot: node("Not", [x], [out])
+        case .narrow(let format):
+            // A cast to the narrow type and back.
+            let code = ONNXTensor.code(of: format.kind)
+            let needed = ONNXTensor.minimumOpset(of: format.kind)
+            guard options.opset >= needed else {
+                throw unsupported(n, "narrowing to \(format.kind) needs opset \(needed) (exporting opset \(options.opset))")
+            }
+            var attrs = [attr("to", int: Int(code))]
+            if format.kind.isFloatingPoint, ![.float16, .bfloat16, .float4E2M1].contains(format.kind), options.opset >= 19 {
+                attrs.append(attr("saturate", int: format.saturate ? 1 : 0))
+            }
+            if format.kind == .float8E8M0 {
+                attrs.append(attr("round_mode", string: format.rounding == .nearest ? "nearest" : "\(format.rounding)"))
+            }
+            node("Cast", [tmp("Cast", [x], attrs)], [out], [attr("to", int: Int(ONNXTensor.code(of: d)))])
         }
     }
 }

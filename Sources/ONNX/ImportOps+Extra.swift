@@ -189,4 +189,30 @@ extension NodeContext {
         if !dtype.isFloatingPoint { y = y.map(.round).cast(to: dtype) }
         return try checkResult(y)
     }
+
+    /// Cast (and CastLike) to the ONNX type `code`. Narrow types are emulated: the value is
+    /// converted to the wide dtype and rounded or wrapped to the narrow type's values
+    /// (``NarrowFormat``), rounding once, from the source's own precision.
+    func castOp(to code: Int32) throws -> Tensor {
+        let x = try input(0)
+        let to = try ONNXTensor.dtype(ofCode: code, what: "Cast target")
+        outputElemType = code
+        guard let kind = ONNXTensor.narrowKind(ofCode: code) else { return x.cast(to: to) }
+        var format = NarrowFormat(kind, saturate: kind.isFloatingPoint && kind != .float16 && kind != .bfloat16)
+        if kind.isFloatingPoint, kind != .float16, kind != .bfloat16 { format.saturate = try int("saturate", 1) != 0 }
+        if kind == .float8E8M0 {
+            switch try string("round_mode", "up") {
+            case "up": format.rounding = .up
+            case "nearest": format.rounding = .nearest
+            case "down": format.rounding = .down
+            case let m: throw fail("round_mode '\(m)' is not one of up, nearest, down")
+            }
+        }
+        if kind.isFloatingPoint {
+            // Round from the source's precision (integers via float64), then convert exactly.
+            let wide = x.dtype.isFloatingPoint ? x : x.cast(to: .float64)
+            return wide.narrow(to: format).cast(to: to)
+        }
+        return x.cast(to: to).narrow(to: format)
+    }
 }

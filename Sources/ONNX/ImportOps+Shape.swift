@@ -302,6 +302,9 @@ extension NodeContext {
         case "ReduceL2": y = sqrt((x * x).sum(axes: axes, keepDims: keep))
         default: y = log(x.sum(axes: axes, keepDims: keep))
         }
+        // Bools reduce as 0/1 integers; `> 0` maps an empty max (the int minimum) to false and
+        // an empty min (the int maximum) to true, the identities ONNX expects.
+        if dtype == .bool { return y .> scalar(0, .int32) }
         if y.dtype != dtype { y = (y.dtype.isFloatingPoint ? y.map(.round) : y).cast(to: dtype) }
         return y
     }

@@ -67,10 +67,10 @@ extension NodeContext {
         case "Mod": return [try modOp()]
         case "Where": return [`where`(try input(0), try input(1), try input(2))]
         case "Clip": return [try clipOp()]
-        case "Cast":
-            let to = try ONNXTensor.dtype(ofCode: Int32(truncatingIfNeeded: try int("to", 1)), what: "Cast target")
-            return [try input(0).cast(to: to)]
-        case "CastLike": return [try input(0).cast(to: try input(1).dtype)]
+        case "Cast": return [try castOp(to: Int32(truncatingIfNeeded: try int("to", 1)))]
+        case "CastLike":
+            let like = try input(1)
+            return [try castOp(to: elemType(1) ?? ONNXTensor.code(of: like.dtype))]
         case "MatMul": return [try matmulOp()]
         case "Gemm": return [try gemmOp()]
         case "Conv": return [try convOp()]

@@ -93,6 +93,8 @@ final class ImportContext {
     var values: [String: Tensor] = [:]
     /// ONNX value name to its value, when known at import time.
     var statics: [String: HostTensor] = [:]
+    /// ONNX element types of values, where known (narrow types are widened in the IR).
+    var elemTypes: [String: Int32] = [:]
     /// Import-time values of graph nodes (see ``StaticEval``).
     var irStatics: [NodeID: HostTensor] = [:]
     /// Graph nodes known to have no import-time value.
@@ -122,6 +124,7 @@ final class ImportContext {
                 tensor = g.constant(v, name: t.name, file: loc.file, line: loc.line)
             }
             values[t.name] = tensor
+            elemTypes[t.name] = t.dataType
             statics[t.name] = v
             irStatics[tensor.id] = v
             initializers.append(ONNXNamedTensor(name: t.name, tensor: tensor))
@@ -140,7 +143,14 @@ final class ImportContext {
                 statics[vi.name] = known
                 irStatics[p.id] = known
             }
-            values[vi.name] = p
+            // A narrow-typed input holds only the narrow type's values.
+            let code = vi.type.tensorType.elemType
+            elemTypes[vi.name] = code
+            if let kind = ONNXTensor.narrowKind(ofCode: code) {
+                values[vi.name] = g.withLocation(SourceLocation(file: "onnx:input", line: 0)) { p.narrow(to: NarrowFormat(kind, saturate: false)) }
+            } else {
+                values[vi.name] = p
+            }
             inputs.append(ONNXNamedTensor(name: vi.name, tensor: p))
         }
         for (index, node) in try topologicalOrder(graph.node) {
@@ -271,6 +281,14 @@ final class ImportContext {
                 throw ONNXError.node(node, index: index, "output '\(name)' of shape \(t.shape) exceeds the limits (\(options.limits.maxElements) elements, rank \(options.limits.maxRank))")
             }
             values[name] = t
+        }
+        if let name = node.output.first, !name.isEmpty {
+            switch node.opType {
+            case "Constant": elemTypes[name] = node.attribute.first { $0.name == "value" }?.t.dataType
+            case "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Expand", "Tile", "Slice", "Gather":
+                elemTypes[name] = nc.elemType(0)
+            default: elemTypes[name] = nc.outputElemType
+            }
         }
         // Fold small integer computations so later ops can read them as static values.
         if let folded = StaticEval.evaluate(nc) {

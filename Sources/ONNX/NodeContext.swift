@@ -8,6 +8,8 @@ final class NodeContext {
     let location: SourceLocation
     /// Static values of outputs that converters know (constants they made).
     var producedStatics: [HostTensor?] = []
+    /// The ONNX element type of output 0 when a converter knows it (Cast: a narrow type).
+    var outputElemType: Int32?
 
     init(ctx: ImportContext, node: Onnx_NodeProto, index: Int, location: SourceLocation) {
         self.ctx = ctx
@@ -41,6 +43,10 @@ final class NodeContext {
     func allInputs() throws -> [Tensor] {
         try (0..<node.input.count).filter { has($0) }.map { try input($0) }
     }
+
+    /// The ONNX element type of input `i`, where it is known (graph inputs, initializers,
+    /// Constants, Casts and what passes them through unchanged).
+    func elemType(_ i: Int) -> Int32? { has(i) ? ctx.elemTypes[node.input[i]] : nil }
 
     /// The import-time value of input `i`, if known.
     func staticIfKnown(_ i: Int) -> HostTensor? { has(i) ? ctx.statics[node.input[i]] : nil }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Graph
+import Runtime
 import SwiftProtobuf
 
 /// Conversions between ONNX `TensorProto`s and ``HostTensor``s, and the ONNX test-data
@@ -22,19 +23,49 @@ public enum ONNXTensor {
 
     /// The dtype of an ONNX `TensorProto.DataType` code; throws for types SymGraph does not have.
     ///
-    /// Narrow storage types are widened: float16 and bfloat16 to float32; int8, uint8, int16 and
-    /// uint16 to int32; uint32 and uint64 to int64 (values above `Int64.max` wrap).
+    /// Narrow types are widened (see ``NarrowFormat``): float16, bfloat16, the float8 and
+    /// float4 formats to float32; int8, uint8, int16, uint16, int4, uint4, int2 and uint2 to
+    /// int32; uint32 and uint64 to int64 (values above `Int64.max` wrap).
     /// ``proto(_:name:as:)`` narrows them back when writing.
     public static func dtype(ofCode code: Int32, what: String) throws -> DType {
         switch code {
-        case 1, 10, 16: return .float32
-        case 2, 3, 4, 5, 6: return .int32
-        case 7, 12, 13: return .int64
+        case 1: return .float32
+        case 6: return .int32
+        case 7, 13: return .int64
         case 9: return .bool
         case 11: return .float64
         default:
+            if let kind = narrowKind(ofCode: code) {
+                return kind.isFloatingPoint ? .float32 : (kind == .uint32 ? .int64 : .int32)
+            }
             let name = Onnx_TensorProto.DataType(rawValue: Int(code)).map { "\($0)" } ?? "code \(code)"
-            throw ONNXError.file("\(what): element type \(name) is not supported (float, double, float16, bfloat16 and integers are)")
+            throw ONNXError.file("\(what): element type \(name) is not supported (floats of 16 bits or fewer are widened to float, narrow integers to int32; strings, complex numbers and 6-bit floats are not supported)")
+        }
+    }
+
+    /// The ONNX type codes of the narrow types.
+    static let narrowCodes: [NarrowFormat.Kind: Int32] = [
+        .float16: 10, .bfloat16: 16, .float8E4M3FN: 17, .float8E4M3FNUZ: 18, .float8E5M2: 19, .float8E5M2FNUZ: 20,
+        .float4E2M1: 23, .float8E8M0: 24, .int8: 3, .uint8: 2, .int16: 5, .uint16: 4, .int4: 22, .uint4: 21,
+        .int2: 26, .uint2: 25, .uint32: 12,
+    ]
+    static let narrowKinds: [Int32: NarrowFormat.Kind] = Dictionary(uniqueKeysWithValues: narrowCodes.map { ($1, $0) })
+
+    /// The ONNX type code of a narrow type.
+    public static func code(of kind: NarrowFormat.Kind) -> Int32 { narrowCodes[kind] ?? 1 }
+
+    /// The narrow type of an ONNX type code, if it is one SymGraph widens.
+    public static func narrowKind(ofCode code: Int32) -> NarrowFormat.Kind? { narrowKinds[code] }
+
+    /// The first default-domain opset whose Cast knows the narrow type.
+    public static func minimumOpset(of kind: NarrowFormat.Kind) -> Int {
+        switch kind {
+        case .float8E4M3FN, .float8E4M3FNUZ, .float8E5M2, .float8E5M2FNUZ: return 19
+        case .int4, .uint4: return 21
+        case .float4E2M1: return 23
+        case .float8E8M0: return 24
+        case .int2, .uint2: return 25
+        default: return 13
         }
     }
 
@@ -48,9 +79,8 @@ public enum ONNXTensor {
         let what = "tensor '\(proto.name)'"
         let dtype = try dtype(ofCode: proto.dataType, what: what)
         let count = try limits.elementCount(proto.dims, what: what)
-        let stored = storedSize(proto.dataType)
-        if ![1, 6, 7, 9, 11].contains(proto.dataType) {
-            return try widened(proto, dtype: dtype, count: count, storedSize: stored, limits: limits, folder: folder, what: what)
+        if proto.dataType == 13 || narrowKind(ofCode: proto.dataType) != nil {
+            return try widened(proto, dtype: dtype, count: count, limits: limits, folder: folder, what: what)
         }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes <= limits.maxTensorBytes else {
@@ -122,64 +152,99 @@ public enum ONNXTensor {
         return out
     }
 
-    /// Bytes per element of an ONNX type code as stored in `raw_data`.
-    static func storedSize(_ code: Int32) -> Int {
-        switch code {
-        case 2, 3, 9: return 1
-        case 4, 5, 10, 16: return 2
-        case 1, 6, 12: return 4
-        default: return 8
-        }
-    }
+    /// Bits per element of a narrow (or uint64) type code as stored in `raw_data`.
+    static func storedBits(_ code: Int32) -> Int { narrowKind(ofCode: code)?.bitWidth ?? 64 }
 
-    /// Reads a narrow-typed tensor into its wider dtype.
-    static func widened(_ proto: Onnx_TensorProto, dtype: DType, count: Int, storedSize: Int, limits: ONNXLimits,
+    /// Bytes of `count` packed elements of `bits` bits each (sub-byte types pack from the low bits).
+    static func packedBytes(_ count: Int, bits: Int) -> Int { (count * bits + 7) / 8 }
+
+    /// Reads a narrow-typed (or uint64) tensor into its wider dtype.
+    static func widened(_ proto: Onnx_TensorProto, dtype: DType, count: Int, limits: ONNXLimits,
                         folder: String?, what: String) throws -> HostTensor {
         let code = proto.dataType
         let shape = proto.dims.map { Int($0) }
-        var bits = [UInt64](repeating: 0, count: count)
+        let bits = storedBits(code)
+        let bytes = packedBytes(count, bits: bits)
         var raw: Data?
         if proto.hasDataLocation, proto.dataLocation == .external {
-            raw = try rawBytes(of: proto, count: count, size: storedSize, limits: limits, folder: folder, what: what)
+            raw = try rawBytes(of: proto, byteCount: bytes, limits: limits, folder: folder, what: what)
         } else if proto.hasRawData {
             raw = proto.rawData
         }
+        // Element bit patterns, unpacked.
+        var elements = [UInt64](repeating: 0, count: count)
         if let raw {
-            guard raw.count == count * storedSize else {
-                throw ONNXError.file("\(what): raw data has \(raw.count) bytes, but \(count) elements of \(storedSize) bytes need \(count * storedSize)")
+            guard raw.count == bytes else {
+                throw ONNXError.file("\(what): raw data has \(raw.count) bytes, but \(count) elements of \(bits) bits need \(bytes)")
             }
-            raw.withUnsafeBytes { b in
-                for i in 0..<count {
-                    var v: UInt64 = 0
-                    for k in 0..<storedSize { v |= UInt64(b[i * storedSize + k]) << (8 * UInt64(k)) }
-                    bits[i] = v
-                }
-            }
-        } else if code == 12 || code == 13 {
+            raw.withUnsafeBytes { b in unpack(b, bits: bits, into: &elements) }
+        } else if code == 13 || code == 12 {
             guard proto.uint64Data.count == count else { throw ONNXError.file("\(what): has \(proto.uint64Data.count) values, but needs \(count)") }
-            bits = proto.uint64Data
+            elements = proto.uint64Data
+        } else if bits < 8 {
+            // Sub-byte types: each int32_data entry holds one packed byte.
+            guard proto.int32Data.count == bytes else {
+                throw ONNXError.file("\(what): has \(proto.int32Data.count) packed bytes, but \(count) elements of \(bits) bits need \(bytes)")
+            }
+            let packed = proto.int32Data.map { UInt8(truncatingIfNeeded: $0) }
+            packed.withUnsafeBytes { b in unpack(b, bits: bits, into: &elements) }
         } else {
             guard proto.int32Data.count == count else { throw ONNXError.file("\(what): has \(proto.int32Data.count) values, but needs \(count)") }
-            bits = proto.int32Data.map { UInt64(UInt32(bitPattern: $0)) }
+            elements = proto.int32Data.map { UInt64(UInt32(bitPattern: $0)) }
         }
         var out = HostTensor(zeros: dtype, shape: shape)
-        switch code {
-        case 10:
-            out.withUnsafeMutableBufferPointer(as: Float.self) { p in for i in 0..<count { p[i] = halfToFloat(UInt16(truncatingIfNeeded: bits[i])) } }
-        case 16:
-            out.withUnsafeMutableBufferPointer(as: Float.self) { p in for i in 0..<count { p[i] = Float(bitPattern: UInt32(truncatingIfNeeded: bits[i]) << 16) } }
-        case 2: out.withUnsafeMutableBufferPointer(as: Int32.self) { p in for i in 0..<count { p[i] = Int32(UInt8(truncatingIfNeeded: bits[i])) } }
-        case 3: out.withUnsafeMutableBufferPointer(as: Int32.self) { p in for i in 0..<count { p[i] = Int32(Int8(truncatingIfNeeded: bits[i])) } }
-        case 4: out.withUnsafeMutableBufferPointer(as: Int32.self) { p in for i in 0..<count { p[i] = Int32(UInt16(truncatingIfNeeded: bits[i])) } }
-        case 5: out.withUnsafeMutableBufferPointer(as: Int32.self) { p in for i in 0..<count { p[i] = Int32(Int16(truncatingIfNeeded: bits[i])) } }
-        case 12: out.withUnsafeMutableBufferPointer(as: Int64.self) { p in for i in 0..<count { p[i] = Int64(UInt32(truncatingIfNeeded: bits[i])) } }
-        default: out.withUnsafeMutableBufferPointer(as: Int64.self) { p in for i in 0..<count { p[i] = Int64(bitPattern: bits[i]) } }
+        guard let kind = narrowKind(ofCode: code) else {
+            out.withUnsafeMutableBufferPointer(as: Int64.self) { p in for i in 0..<count { p[i] = Int64(bitPattern: elements[i]) } }
+            return out
+        }
+        let format = NarrowFormat(kind)
+        switch dtype {
+        case .float32:
+            out.withUnsafeMutableBufferPointer(as: Float.self) { p in
+                for i in 0..<count { p[i] = Float(format.decode(UInt32(truncatingIfNeeded: elements[i]))) }
+            }
+        case .int64:
+            out.withUnsafeMutableBufferPointer(as: Int64.self) { p in for i in 0..<count { p[i] = Int64(UInt32(truncatingIfNeeded: elements[i])) } }
+        default:
+            out.withUnsafeMutableBufferPointer(as: Int32.self) { p in
+                for i in 0..<count { p[i] = Int32(format.decode(UInt32(truncatingIfNeeded: elements[i]))) }
+            }
         }
         return out
     }
 
+    /// Splits little-endian packed bytes into elements of `bits` bits (1, 2, 4, 8, 16, 32 or 64).
+    static func unpack(_ b: UnsafeRawBufferPointer, bits: Int, into elements: inout [UInt64]) {
+        if bits < 8 {
+            let perByte = 8 / bits, mask = UInt8((1 << bits) - 1)
+            for i in 0..<elements.count {
+                elements[i] = UInt64((b[i / perByte] >> UInt8((i % perByte) * bits)) & mask)
+            }
+            return
+        }
+        let size = bits / 8
+        for i in 0..<elements.count {
+            var v: UInt64 = 0
+            for k in 0..<size { v |= UInt64(b[i * size + k]) << (8 * UInt64(k)) }
+            elements[i] = v
+        }
+    }
+
+    /// Packs elements of `bits` bits into little-endian bytes (the inverse of ``unpack``).
+    static func pack(_ elements: [UInt64], bits: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: packedBytes(elements.count, bits: bits))
+        if bits < 8 {
+            let perByte = 8 / bits, mask = UInt64((1 << bits) - 1)
+            for (i, e) in elements.enumerated() { bytes[i / perByte] |= UInt8((e & mask) << UInt64((i % perByte) * bits)) }
+            return bytes
+        }
+        let size = bits / 8
+        for (i, e) in elements.enumerated() { for k in 0..<size { bytes[i * size + k] = UInt8(truncatingIfNeeded: e >> (8 * UInt64(k))) } }
+        return bytes
+    }
+
     /// The external-data bytes of a tensor.
-    static func rawBytes(of proto: Onnx_TensorProto, count: Int, size: Int, limits: ONNXLimits, folder: String?, what: String) throws -> Data {
+    static func rawBytes(of proto: Onnx_TensorProto, byteCount: Int, limits: ONNXLimits, folder: String?, what: String) throws -> Data {
         guard let folder else { throw ONNXError.file("\(what): external data needs the model's folder") }
         var location: String?, offset = 0
         for kv in proto.externalData {
@@ -191,68 +256,31 @@ public enum ONNXTensor {
         }
         guard let location else { throw ONNXError.file("\(what): external data without a location") }
         let path = try FileAccess.resolveInside(folder: folder, location: location)
-        return try FileAccess.read(path, maxBytes: limits.maxTensorBytes, offset: offset, length: count * size)
+        return try FileAccess.read(path, maxBytes: limits.maxTensorBytes, offset: offset, length: byteCount)
     }
 
-    /// IEEE half-precision bits to Float.
-    static func halfToFloat(_ h: UInt16) -> Float {
-        let sign = UInt32(h >> 15) << 31
-        let exp = Int((h >> 10) & 0x1F), frac = UInt32(h & 0x3FF)
-        if exp == 0 {
-            let v = Float(frac) * Float(sign: .plus, exponent: -24, significand: 1)
-            return sign != 0 ? -v : v
-        }
-        if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (frac << 13)) }
-        return Float(bitPattern: sign | (UInt32(exp - 15 + 127) << 23) | (frac << 13))
-    }
-
-    /// Float to IEEE half-precision bits (round to nearest even).
-    static func floatToHalf(_ f: Float) -> UInt16 {
-        let x = f.bitPattern
-        let sign = UInt16((x >> 16) & 0x8000)
-        let exp = Int((x >> 23) & 0xFF), frac = x & 0x7F_FFFF
-        if exp == 255 { return sign | 0x7C00 | (frac != 0 ? 0x200 : 0) }
-        let e = exp - 127 + 15
-        if e >= 31 { return sign | 0x7C00 }
-        if e <= 0 {
-            if e < -10 { return sign }
-            let m = frac | 0x80_0000
-            let shift = UInt32(14 - e)
-            var v = m >> shift
-            let rem = m & ((1 << shift) - 1), half = UInt32(1) << (shift - 1)
-            if rem > half || (rem == half && (v & 1) == 1) { v += 1 }
-            return sign | UInt16(v)
-        }
-        var v = UInt32(e) << 10 | (frac >> 13)
-        let rem = frac & 0x1FFF
-        if rem > 0x1000 || (rem == 0x1000 && (v & 1) == 1) { v += 1 }
-        return sign | UInt16(truncatingIfNeeded: v)
-    }
-
-    /// Converts a host tensor to a `TensorProto` of ONNX type `code` (narrowing widened types:
-    /// float16/bfloat16 round to nearest even, integers wrap).
+    /// Converts a host tensor to a `TensorProto` of ONNX type `code`, narrowing widened types:
+    /// floats round to nearest even (overflow to infinity, or NaN in formats without it),
+    /// integers wrap. Other codes write the tensor's own type.
     public static func proto(_ t: HostTensor, name: String, as code: Int32) -> Onnx_TensorProto {
-        let size = storedSize(code)
         guard code != self.code(of: t.dtype), (try? dtype(ofCode: code, what: "")) == t.dtype else { return proto(t, name: name) }
         var p = Onnx_TensorProto()
         p.name = name
         p.dataType = code
         p.dims = t.shape.map { Int64($0) }
-        let n = t.count
-        var bytes = [UInt8](repeating: 0, count: n * size)
-        let ints: [UInt64]
-        switch code {
-        case 10: ints = t.floats.map { UInt64(floatToHalf($0)) }
-        case 16: ints = t.floats.map { f in
-            let b = f.bitPattern
-            if f.isNaN { return UInt64(0x7FC0) }
-            let r = b &+ 0x7FFF &+ ((b >> 16) & 1)
-            return UInt64(r >> 16) }
-        default: ints = t.dtype == .int64 ? (try? t.scalars(as: Int64.self))?.map { UInt64(bitPattern: $0) } ?? []
-                                           : ((try? t.scalars(as: Int32.self)) ?? []).map { UInt64(bitPattern: Int64($0)) }
+        let elements: [UInt64]
+        if let kind = narrowKind(ofCode: code) {
+            let format = NarrowFormat(kind, saturate: false)
+            switch t.dtype {
+            case .float32: elements = t.floats.map { UInt64(format.encode(Double($0))) }
+            case .float64: elements = t.doubles.map { UInt64(format.encode($0)) }
+            case .int64: elements = ((try? t.scalars(as: Int64.self)) ?? []).map { UInt64(format.encode($0)) }
+            default: elements = ((try? t.scalars(as: Int32.self)) ?? []).map { UInt64(format.encode(Int64($0))) }
+            }
+        } else {
+            elements = ((try? t.scalars(as: Int64.self)) ?? []).map { UInt64(bitPattern: $0) }
         }
-        for i in 0..<Swift.min(n, ints.count) { for k in 0..<size { bytes[i * size + k] = UInt8(truncatingIfNeeded: ints[i] >> (8 * UInt64(k))) } }
-        p.rawData = Data(bytes)
+        p.rawData = Data(pack(elements, bits: storedBits(code)))
         return p
     }
 

@@ -53,6 +53,31 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// `narrow` exports as a Cast to the narrow type and back; types newer than the opset are refused.
+    func testNarrowExportsAsCastsAndChecksTheOpset() throws {
+        let g = Graph()
+        let x = g.placeholder("x", shape: [3])
+        let y = x.narrow(to: .float16) + x.narrow(to: .float8E5M2)
+        let xv = try HostTensor([1.00048828125 + 1e-7, 500, -0.30078125] as [Float], shape: [3])
+        XCTAssertThrowsError(try ONNXExporter.export([y])) { e in
+            XCTAssertTrue("\(e)".contains("needs opset 19"), "\(e)")
+        }
+        let proto = try ONNXExporter.export([y], options: ONNXExportOptions(opset: 19))
+        XCTAssertEqual(proto.graph.node.filter { $0.opType == "Cast" }.count, 4)
+        let got = try ONNXRunner.run(proto, inputs: ["x": xv])
+        // float16: 1 + 2^-10, 500, -0.30078125; E5M2: 1, 512, -0.3125.
+        XCTAssertEqual(got[0].value.floats, [2.0009765625, 1012, -0.61328125])
+        // The same model in onnxruntime, when it is available.
+        guard let py = onnxPython() else { return }
+        let dir = try M.tempFolder()
+        try ONNXModelFile.write(proto, to: dir + "/model.onnx")
+        try FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
+        try ONNXTensor.write(xv, name: "x", path: dir + "/in/input_0.pb")
+        let r = try runProcess(py, [packageRoot() + "/scripts/onnx/models.py", "ort", dir + "/model.onnx", dir + "/in", dir + "/out"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try ONNXTensor.readFolder(dir + "/out", prefix: "output_").first?.value.floats, [2.0009765625, 1012, -0.61328125])
+    }
+
     func testStateOpsAreRefused() throws {
         let g = Graph()
         let v = g.variable("v", initializer: .zeros, shape: [2])

@@ -98,6 +98,35 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try out[3].scalars(as: Int64.self), [1, 0, 1, 0, 1, 0])
     }
 
+    /// Cast to narrow types rounds (or wraps) once, from the source's precision, so a chain of
+    /// casts gives what the narrow arithmetic would; CastLike reads the narrow type of its
+    /// second input. References are computed by hand from the formats' definitions.
+    func testCastsToNarrowTypesRoundLikeTheTypes() throws {
+        func castTo(_ code: Int, _ attrs: [Onnx_AttributeProto] = []) -> [Onnx_AttributeProto] { [M.int("to", code)] + attrs }
+        var like = Onnx_TensorProto()
+        like.name = "like"; like.dataType = 19; like.dims = [1]; like.rawData = Data([0x3C])  // float8 E5M2 1.0
+        var model = M.model([
+            M.node("Cast", ["x"], ["h"], castTo(10)),                        // float16
+            M.node("Cast", ["h"], ["hf"], castTo(1)),
+            M.node("Cast", ["x"], ["f8"], castTo(17)),                       // E4M3FN, saturating
+            M.node("Cast", ["f8"], ["f8f"], castTo(1)),
+            M.node("Cast", ["x"], ["f8n"], castTo(17, [M.int("saturate", 0)])),
+            M.node("Cast", ["f8n"], ["f8nf"], castTo(1)),
+            M.node("CastLike", ["x", "like"], ["e5"]),                       // E5M2 via CastLike
+            M.node("Cast", ["e5"], ["e5f"], castTo(1)),
+            M.node("Cast", ["x"], ["i4"], castTo(22)),                       // int4: truncate, then wrap
+            M.node("Cast", ["i4"], ["i4f"], castTo(1)),
+        ], inputs: [M.value("x", [4])], outputs: ["hf", "f8f", "f8nf", "e5f", "i4f"], opset: 21)
+        model.graph.initializer.append(like)
+        let x = try HostTensor([1.00048828125 + 1e-7, 500, -0.30078125, 9.75] as [Float], shape: [4])
+        let out = try M.run(model, ["x": x])
+        XCTAssertEqual(out[0].floats, [1.0009765625, 500, -0.30078125, 9.75])      // half: 11 significant bits
+        XCTAssertEqual(out[1].floats, [1, 448, -0.3125, 10])                        // E4M3: 4 bits, max 448
+        XCTAssertEqual(Array(out[2].floats[0..<1]), [1]); XCTAssertTrue(out[2].floats[1].isNaN)
+        XCTAssertEqual(out[3].floats, [1, 512, -0.3125, 10])                        // E5M2: 3 bits
+        XCTAssertEqual(out[4].floats, [1, 4, 0, -7])                                // 500 = 0x1F4 → 4; 9 → 9 - 16
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in

@@ -59,6 +59,39 @@ final class TensorIOTests: XCTestCase {
         XCTAssertThrowsError(try ONNXTensor.hostTensor(p))
     }
 
+    func testSubByteAndFloat8TensorsArePackedAsONNXSays() throws {
+        // int4: two per byte, the first in the low nibble; an odd count leaves the last high nibble 0.
+        var p = Onnx_TensorProto()
+        p.dataType = 22; p.dims = [3]; p.rawData = Data([0x8F, 0x07])  // -1, -8, 7
+        let i4 = try ONNXTensor.hostTensor(p)
+        XCTAssertEqual(i4.dtype, .int32)
+        XCTAssertEqual(try i4.scalars(as: Int32.self), [-1, -8, 7])
+        XCTAssertEqual(ONNXTensor.proto(i4, name: "", as: 22).rawData, p.rawData)
+        // The same in int32_data (one packed byte per entry).
+        p.clearRawData(); p.int32Data = [0x8F, 0x07]
+        XCTAssertEqual(try ONNXTensor.hostTensor(p).scalars(as: Int32.self), [-1, -8, 7])
+        p.int32Data = [0x8F]
+        XCTAssertThrowsError(try ONNXTensor.hostTensor(p), "3 int4 values need 2 packed bytes")
+        // uint2: four per byte from the low bits.
+        p = Onnx_TensorProto(); p.dataType = 25; p.dims = [5]; p.rawData = Data([0b11_10_01_00, 0b10])
+        let u2 = try ONNXTensor.hostTensor(p)
+        XCTAssertEqual(try u2.scalars(as: Int32.self), [0, 1, 2, 3, 2])
+        XCTAssertEqual(ONNXTensor.proto(u2, name: "", as: 25).rawData, p.rawData)
+        // float4 E2M1: 0x1 = 0.5, 0xF = -6 (and values round to nearest even when written).
+        p = Onnx_TensorProto(); p.dataType = 23; p.dims = [2]; p.rawData = Data([0xF1])
+        XCTAssertEqual(try ONNXTensor.hostTensor(p).floats, [0.5, -6])
+        XCTAssertEqual(ONNXTensor.proto(HostTensor([Float(0.6), -100]), name: "", as: 23).rawData, Data([0xF1]))
+        // float8 E4M3FN: 0x38 = 1.0, 0x7E = 448, 0x7F = NaN; E5M2 0x7C = inf.
+        p = Onnx_TensorProto(); p.dataType = 17; p.dims = [3]; p.rawData = Data([0x38, 0x7E, 0x7F])
+        let f8 = try ONNXTensor.hostTensor(p).floats
+        XCTAssertEqual(Array(f8[0..<2]), [1, 448]); XCTAssertTrue(f8[2].isNaN)
+        p.dataType = 19; p.dims = [1]; p.rawData = Data([0x7C])
+        XCTAssertEqual(try ONNXTensor.hostTensor(p).floats, [.infinity])
+        // E8M0: 127 = 1.0, 0xFF = NaN.
+        p.dataType = 24; p.rawData = Data([130])
+        XCTAssertEqual(try ONNXTensor.hostTensor(p).floats, [8])
+    }
+
     func testFilesAndFolders() throws {
         let dir = try M.tempFolder()
         try ONNXTensor.write(try HostTensor([1, 2] as [Float], shape: [2]), name: "b", path: dir + "/input_1.pb")

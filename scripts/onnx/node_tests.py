@@ -40,7 +40,7 @@ MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization Ga
 """.split())
 
 # Element types SymGraph reads (float, double, int32, int64, bool, and the narrow types it widens).
-IR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
+IR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26}
 
 
 def op_of(case, base_ops):
