@@ -120,6 +120,8 @@ extension NodeContext {
             return [try reduceOp(op)]
         case "ArgMax", "ArgMin": return [try argOp(max: op == "ArgMax")]
         case "OneHot": return [try oneHotOp()]
+        case "Loop": return try loopOp()
+        case "If": return try ifOp()
         default:
             if let r = try convertExtra(op) { return r }
             throw fail("op '\(op)' is not supported")

@@ -95,6 +95,8 @@ final class ImportContext {
     var statics: [String: HostTensor] = [:]
     /// ONNX element types of values, where known (narrow types are widened in the IR).
     var elemTypes: [String: Int32] = [:]
+    /// Nodes converted by inlining subgraphs (Loop bodies, If branches), against the node limit.
+    var inlinedNodes = 0
     /// Import-time values of graph nodes (see ``StaticEval``).
     var irStatics: [NodeID: HostTensor] = [:]
     /// Graph nodes known to have no import-time value.

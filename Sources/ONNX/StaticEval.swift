@@ -1,4 +1,5 @@
 import Graph
+import Runtime
 
 /// Import-time evaluation of small computations on known values (shape arithmetic such as
 /// `Shape → Gather → Concat → Reshape`), over the IR nodes an ONNX node became.
@@ -7,6 +8,8 @@ import Graph
 /// simply stays unknown at import time (the graph itself always has the real ops).
 enum StaticEval {
     static let maxElements = 1 << 16
+    /// Inputs plus output elements up to which other ops are evaluated with the runtime's kernels.
+    static let maxKernelElements = 1 << 12
 
     /// Values of the ONNX node's outputs, where they can be computed.
     static func evaluate(_ nc: NodeContext) -> [HostTensor?]? {
@@ -42,6 +45,15 @@ enum StaticEval {
             guard let v = value(of: i, ctx: ctx, depth: depth + 1), v.count <= maxElements else { return nil }
             ins.append(v)
         }
+        if let v = integerRule(node, ins, outShape) { return v }
+        // Anything else (float arithmetic feeding a Loop's trip count, say) with the runtime's
+        // kernels, for values small enough that no op can make it slow.
+        guard !node.op.hasSideEffects, ins.reduce(outShape.reduce(1, *), { $0 + $1.count }) <= maxKernelElements else { return nil }
+        return try? KernelEvaluator().evaluate(node.op, inputs: ins)
+    }
+
+    /// Exact integer evaluation of the ops shape arithmetic uses.
+    static func integerRule(_ node: Node, _ ins: [HostTensor], _ outShape: [Int]) -> HostTensor? {
         switch node.op {
         case .identity, .stopGradient:
             return ins[0]

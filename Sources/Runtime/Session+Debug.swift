@@ -1,8 +1,11 @@
 // Debug mode (Theano's DebugMode) and the constant evaluator the optimizer's `fold` pass uses.
 
-/// Evaluates one op on constant inputs with the runtime's own kernels, for constant folding.
-struct KernelEvaluator: ConstantEvaluator {
-    func evaluate(_ op: Op, inputs: [HostTensor]) throws -> HostTensor {
+/// Evaluates one op on constant inputs with the runtime's own kernels (the optimizer's constant
+/// folding, and import-time evaluation of small values in the ONNX importer).
+public struct KernelEvaluator: ConstantEvaluator {
+    public init() {}
+
+    public func evaluate(_ op: Op, inputs: [HostTensor]) throws -> HostTensor {
         guard !op.hasSideEffects else { throw GraphError.invalidValue("\(op.name) cannot be folded") }
         let g = Graph()
         let args = inputs.map { g.constant($0) }

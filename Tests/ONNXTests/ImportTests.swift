@@ -127,6 +127,71 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[4].floats, [1, 4, 0, -7])                                // 500 = 0x1F4 → 4; 9 → 9 - 16
     }
 
+    /// Loop unrolled at import time: a while-loop whose body computes its own condition, with a
+    /// carried value and a scan output; and a for-loop whose trip count comes from float
+    /// arithmetic on an input `symgraph run` knows. References computed by hand.
+    func testLoopIsUnrolledWhenItsCountIsKnown() throws {
+        // while (cond) { acc = acc * 2; cond = acc < limit; scan: acc + i }
+        let body = M.subgraph([
+            M.node("Mul", ["acc_in", "two"], ["acc_out"]),
+            M.node("Less", ["acc_out", "limit"], ["cond_out"]),
+            M.node("Cast", ["i"], ["i_f"], [M.int("to", 1)]),
+            M.node("Add", ["acc_out", "i_f"], ["scan"]),
+        ], inputs: [M.value("i", .int64, []), M.value("cond_in", .bool, []), M.value("acc_in", [2])], outputs: ["cond_out", "acc_out", "scan"])
+        let model = M.model([M.node("Loop", ["", "go", "x"], ["final", "scans"], [M.graph("body", body)])],
+                            inputs: [M.value("x", [2])], outputs: ["final", "scans"],
+                            initializers: [("go", HostTensor(scalar: true)), ("two", HostTensor(scalar: Float(2))), ("limit", HostTensor(scalar: Float(20)))])
+        // The body's condition here is elementwise (two bools): refused, it must be one bool.
+        XCTAssertThrowsError(try M.run(model, ["x": try HostTensor([1, 3] as [Float], shape: [2])], options: ONNXImportOptions(inputValues: ["x": try HostTensor([1, 3] as [Float], shape: [2])]))) { e in
+            XCTAssertTrue("\(e)".contains("must have one element"), "\(e)")
+        }
+        // With the condition max(acc) < limit instead:
+        var one = model
+        one.graph.node[0].attribute[0].g.node[1] = M.node("ReduceMax", ["acc_out"], ["m"], [M.int("keepdims", 0)])
+        one.graph.node[0].attribute[0].g.node.insert(M.node("Less", ["m", "limit"], ["cond_out"]), at: 2)
+        let x = try HostTensor([1, 3] as [Float], shape: [2])
+        let out = try M.run(one, ["x": x], options: ONNXImportOptions(inputValues: ["x": x]))
+        // [1,3] → [2,6] → [4,12] → [8,24] (max 24 ≥ 20: stop after 3 iterations).
+        XCTAssertEqual(out[0].floats, [8, 24])
+        XCTAssertEqual(out[1].shape, [3, 2])
+        XCTAssertEqual(out[1].floats, [2, 6, 5, 13, 10, 26])
+
+        // A dynamic count is a clear error naming the node.
+        var dynamic = M.model([M.node("Loop", ["n", "", "x"], ["final"], [M.graph("body", M.subgraph([
+            M.node("Identity", ["cond_in"], ["cond_out"]), M.node("Neg", ["v"], ["v_out"]),
+        ], inputs: [M.value("i", .int64, []), M.value("cond_in", .bool, []), M.value("v", [2])], outputs: ["cond_out", "v_out"]))],
+                                      name: "myloop")], inputs: [M.value("x", [2]), M.value("n", .int64, [])], outputs: ["final"])
+        XCTAssertThrowsError(try M.run(dynamic, [:])) { e in
+            XCTAssertTrue("\(e)".contains("myloop") && "\(e)".contains("trip count M must be known"), "\(e)")
+        }
+        // Known through inputValues: 3 negations.
+        let n = HostTensor(scalar: Int64(3))
+        let r = try M.run(dynamic, ["x": x, "n": n], options: ONNXImportOptions(inputValues: ["n": n]))
+        XCTAssertEqual(r[0].floats, [-1, -3])
+        dynamic.graph.node[0].input[0] = ""
+        XCTAssertThrowsError(try M.run(dynamic, ["x": x])) { e in XCTAssertTrue("\(e)".contains("never ends"), "\(e)") }
+    }
+
+    /// If with a known condition inlines one branch; with a run-time condition it selects.
+    func testIfInlinesOrSelects() throws {
+        let thenB = M.subgraph([M.node("Mul", ["x", "x"], ["t"])], inputs: [], outputs: ["t"])
+        let elseB = M.subgraph([M.node("Neg", ["x"], ["e"])], inputs: [], outputs: ["e"])
+        let model = M.model([M.node("If", ["c"], ["y"], [M.graph("then_branch", thenB), M.graph("else_branch", elseB)])],
+                            inputs: [M.value("x", [3]), M.value("c", .bool, [])], outputs: ["y"])
+        let x = try HostTensor([1, -2, 3] as [Float], shape: [3])
+        for c in [true, false] {
+            let want: [Float] = c ? [1, 4, 9] : [-1, 2, -3]
+            XCTAssertEqual(try M.run(model, ["x": x, "c": HostTensor(scalar: c)])[0].floats, want, "run-time condition \(c)")
+            let known = try M.run(model, ["x": x, "c": HostTensor(scalar: c)], options: ONNXImportOptions(inputValues: ["c": HostTensor(scalar: c)]))
+            XCTAssertEqual(known[0].floats, want, "import-time condition \(c)")
+        }
+        var mismatched = model
+        mismatched.graph.node[0].attribute[1].g.node[0] = M.node("ReduceSum", ["x"], ["e"], [M.int("keepdims", 0)])
+        XCTAssertThrowsError(try M.run(mismatched, ["x": x, "c": HostTensor(scalar: true)])) { e in
+            XCTAssertTrue("\(e)".contains("needs equal known shapes"), "\(e)")
+        }
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in

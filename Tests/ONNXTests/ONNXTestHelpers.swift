@@ -23,6 +23,17 @@ enum M {
     static func float(_ name: String, _ v: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = v; return a
     }
+    static func graph(_ name: String, _ g: Onnx_GraphProto) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .graph; a.g = g; return a
+    }
+    /// A subgraph (Loop body, If branch) with typed inputs and named outputs.
+    static func subgraph(_ nodes: [Onnx_NodeProto], inputs: [Onnx_ValueInfoProto], outputs: [String]) -> Onnx_GraphProto {
+        var g = Onnx_GraphProto()
+        g.node = nodes
+        g.input = inputs
+        g.output = outputs.map { n in var v = Onnx_ValueInfoProto(); v.name = n; return v }
+        return g
+    }
     /// A tensor value info; `nil` dimensions become the symbolic dimension "N".
     static func value(_ name: String, _ dims: [Int?]) -> Onnx_ValueInfoProto { value(name, .float32, dims) }
     /// A tensor value info of `dtype`.

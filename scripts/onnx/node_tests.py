@@ -36,7 +36,7 @@ GlobalAveragePool GlobalMaxPool BatchNormalization InstanceNormalization LayerNo
 OneHot Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Expand Tile Pad Shape Size ConstantOfShape Range
 ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceLogSumExp ReduceSumSquare ReduceL1 ReduceL2 ReduceLogSum
 ArgMax ArgMin OneHot Sinh Cosh Asinh Acosh Atanh Swish Shrink Trilu CumSum DepthToSpace SpaceToDepth EyeLike
-MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization GatherElements
+MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization GatherElements Loop If
 """.split())
 
 # Element types SymGraph reads (float, double, int32, int64, bool, and the narrow types it widens).
@@ -182,7 +182,7 @@ def main():
     lines = []
     lines.append(f"onnx {onnx.__version__}: {len(results)} node tests; {len(sup)} of ops the importer supports.\n")
     lines.append(f"- **Pass rate over tests of supported ops: {passed}/{len(sup)} = {100.0 * passed / max(len(sup), 1):.1f}%**")
-    lines.append(f"- Excluding tests that use element types SymGraph cannot read (string, float8, int4, complex, …): "
+    lines.append(f"- Excluding tests that use element types SymGraph cannot represent (strings, complex numbers, 6-bit floats, sequences, optionals): "
                  f"{passed}/{len(sup_ir)} = {100.0 * passed / max(len(sup_ir), 1):.1f}%")
     lines.append(f"- Tests of unsupported ops (not run): {len(results) - len(sup)}\n")
     lines.append("| op | tests | pass | fail | fail (unsupported dtype) |")
