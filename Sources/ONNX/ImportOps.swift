@@ -120,6 +120,8 @@ extension NodeContext {
             return [try reduceOp(op)]
         case "ArgMax", "ArgMin": return [try argOp(max: op == "ArgMax")]
         case "OneHot": return [try oneHotOp()]
+        case "QuantizeLinear": return [try quantizeLinearOp()]
+        case "DequantizeLinear": return [try dequantizeLinearOp()]
         case "Loop": return try loopOp()
         case "If": return try ifOp()
         default:

@@ -192,6 +192,38 @@ final class ImportTests: XCTestCase {
         }
     }
 
+    /// QuantizeLinear / DequantizeLinear: per-axis int8 (round half to even, then clamp),
+    /// float8 (saturating), and a blocked uint8 dequantization. References by hand.
+    func testQuantizeAndDequantizeLinear() throws {
+        var zp = ONNXTensor.proto(HostTensor([Int32(0), 10]), name: "zp", as: 3)   // int8 zero points, per channel
+        zp.dims = [2]
+        var model = M.model([
+            M.node("QuantizeLinear", ["x", "scale", "zp"], ["q"], [M.int("axis", 0)]),
+            M.node("DequantizeLinear", ["q", "scale", "zp"], ["dq"], [M.int("axis", 0)]),
+            M.node("QuantizeLinear", ["x", "one", "f8zero"], ["q8"]),
+        ], inputs: [M.value("x", [2, 3])], outputs: ["q", "dq", "q8"],
+           initializers: [("scale", HostTensor([Float(0.5), 2])), ("one", HostTensor(scalar: Float(1)))], opset: 21)
+        model.graph.initializer.append(zp)
+        var f8 = Onnx_TensorProto(); f8.name = "f8zero"; f8.dataType = 17; f8.dims = []; f8.rawData = Data([0])
+        model.graph.initializer.append(f8)
+        let x = try HostTensor([0.25, 0.75, -100, 3, 5, 1000] as [Float], shape: [2, 3])
+        let out = try M.run(model, ["x": x])
+        // row 0 (scale 0.5, zp 0): 0.5 → 0 (half to even), 1.5 → 2, -200 → -128;
+        // row 1 (scale 2, zp 10): 1.5 → 2 + 10, 2.5 → 2 + 10, 500 + 10 → 127.
+        XCTAssertEqual(try out[0].scalars(as: Int32.self), [0, 2, -128, 12, 12, 127])
+        XCTAssertEqual(out[1].floats, [0, 1, -64, 4, 4, 234])
+        // float8 E4M3FN, saturating: 0.25, 0.75, -100 → -96, 3, 5, 1000 → 448.
+        XCTAssertEqual(out[2].floats, [0.25, 0.75, -96, 3, 5, 448])
+
+        // Blocked: axis 1 in blocks of 2 (the last block short), uint8 with zero point 128.
+        let blocked = M.model([M.node("DequantizeLinear", ["q", "s", "z"], ["y"], [M.int("axis", 1), M.int("block_size", 2)])],
+                              inputs: [M.value("q", .int32, [1, 3])], outputs: ["y"],
+                              initializers: [("s", try HostTensor([Float(1), 10], shape: [1, 2])), ("z", try HostTensor([Int32(128), 0], shape: [1, 2]))],
+                              opset: 21)
+        let y = try M.run(blocked, ["q": try HostTensor([Int32(130), 126, 3], shape: [1, 3])])
+        XCTAssertEqual(y[0].floats, [2, -2, 30])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
