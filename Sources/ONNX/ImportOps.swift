@@ -74,6 +74,7 @@ extension NodeContext {
         case "MatMul": return [try matmulOp()]
         case "Gemm": return [try gemmOp()]
         case "Conv": return [try convOp()]
+        case "ConvTranspose": return [try convTransposeOp()]
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try input(0)

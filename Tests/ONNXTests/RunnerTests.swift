@@ -78,4 +78,57 @@ final class RunnerTests: XCTestCase {
             XCTAssertEqual(grads[1].value.doubles[i], (loss(x, a) - loss(x, b)) / (2 * h), accuracy: 1e-6)
         }
     }
+
+    /// ConvTranspose (strides, asymmetric pads, output_padding, dilations, groups, bias) against a
+    /// Float64 scatter loop written from the ONNX definition, and its gradients against central
+    /// finite differences of that loop.
+    func testConvTransposeMatchesAScatterLoopAndFiniteDifferences() throws {
+        let (n, cin, h, w, coutPerGroup, groups, kh, kw) = (1, 4, 3, 2, 3, 2, 2, 3)
+        let s = (2, 1), d = (1, 2), pads = (1, 0, 0, 1), outPad = (1, 0)   // pads: top, left, bottom, right
+        let ho = s.0 * (h - 1) + outPad.0 + (kh - 1) * d.0 + 1 - pads.0 - pads.2
+        let wo = s.1 * (w - 1) + outPad.1 + (kw - 1) * d.1 + 1 - pads.1 - pads.3
+        let cout = coutPerGroup * groups
+        func reference(_ x: [Double], _ f: [Double], _ b: [Double]) -> [Double] {
+            var y = [Double](repeating: 0, count: n * cout * ho * wo)
+            for i in 0..<(n * cout * ho * wo) { y[i] = b[(i / (ho * wo)) % cout] }
+            for bn in 0..<n { for ci in 0..<cin { for ih in 0..<h { for iw in 0..<w {
+                let g = ci / (cin / groups)
+                for co in 0..<coutPerGroup { for a in 0..<kh { for c in 0..<kw {
+                    let oh = ih * s.0 + a * d.0 - pads.0, ow = iw * s.1 + c * d.1 - pads.1
+                    guard oh >= 0, oh < ho, ow >= 0, ow < wo else { continue }
+                    y[((bn * cout + g * coutPerGroup + co) * ho + oh) * wo + ow] +=
+                        x[((bn * cin + ci) * h + ih) * w + iw] * f[((ci * coutPerGroup + co) * kh + a) * kw + c]
+                } } }
+            } } } }
+            return y
+        }
+        let x = M.values(n * cin * h * w, seed: 41).map(Double.init)
+        let f = M.values(cin * coutPerGroup * kh * kw, seed: 42).map(Double.init)
+        let b = M.values(cout, seed: 43).map(Double.init)
+        let cot = M.values(n * cout * ho * wo, seed: 44).map(Double.init)
+        let model = M.model([M.node("ConvTranspose", ["x", "f", "b"], ["y"], [
+            M.ints("strides", [s.0, s.1]), M.ints("dilations", [d.0, d.1]), M.ints("pads", [pads.0, pads.1, pads.2, pads.3]),
+            M.ints("output_padding", [outPad.0, outPad.1]), M.int("group", groups),
+        ])], inputs: [M.value("x", .float64, [n, cin, h, w])], outputs: ["y"],
+            initializers: [("f", try HostTensor(f, shape: [cin, coutPerGroup, kh, kw])), ("b", try HostTensor(b, shape: [cout]))])
+        let xv = try HostTensor(x, shape: [n, cin, h, w])
+        let y = try ONNXRunner.run(model, inputs: ["x": xv])[0].value
+        XCTAssertEqual(y.shape, [n, cout, ho, wo])
+        for (got, want) in zip(y.doubles, reference(x, f, b)) { XCTAssertEqual(got, want, accuracy: 1e-12) }
+
+        let grads = try ONNXRunner.gradients(model, inputs: ["x": xv], cotangents: ["y": try HostTensor(cot, shape: [n, cout, ho, wo])])
+        XCTAssertEqual(grads.map(\.name), ["x", "f", "b"])
+        func loss(_ x: [Double], _ f: [Double], _ b: [Double]) -> Double { zip(reference(x, f, b), cot).reduce(0) { $0 + $1.0 * $1.1 } }
+        let e = 1e-6
+        func check(_ values: [Double], _ got: HostTensor, _ at: ([Double]) -> Double, _ what: String) {
+            for i in 0..<values.count {
+                var p = values, q = values
+                p[i] += e; q[i] -= e
+                XCTAssertEqual(got.doubles[i], (at(p) - at(q)) / (2 * e), accuracy: 1e-6, "\(what)[\(i)]")
+            }
+        }
+        check(x, grads[0].value, { loss($0, f, b) }, "dx")
+        check(f, grads[1].value, { loss(x, $0, b) }, "df")
+        check(b, grads[2].value, { loss(x, f, $0) }, "db")
+    }
 }
