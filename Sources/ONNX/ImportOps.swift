@@ -75,6 +75,7 @@ extension NodeContext {
         case "Gemm": return [try gemmOp()]
         case "Conv": return [try convOp()]
         case "ConvTranspose": return [try convTransposeOp()]
+        case "Resize", "Upsample": return [try resizeOp()]
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try input(0)

@@ -224,6 +224,22 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(y[0].floats, [2, -2, 30])
     }
 
+    /// Resize: bilinear half-pixel upsampling (the textbook 2×2 → 4×4 values) and nearest on
+    /// integers (a pure gather, exact); the result is differentiable (gather and multiply).
+    func testResizeLinearAndNearest() throws {
+        let model = M.model([
+            M.node("Resize", ["x", "", "scales"], ["lin"], [M.str("mode", "linear")]),
+            M.node("Resize", ["xi", "", "", "sizes"], ["near"], [M.str("mode", "nearest"), M.str("coordinate_transformation_mode", "asymmetric"), M.str("nearest_mode", "floor")]),
+        ], inputs: [M.value("x", [1, 1, 2, 2]), M.value("xi", .int32, [1, 3])], outputs: ["lin", "near"],
+           initializers: [("scales", HostTensor([Float(1), 1, 2, 2])), ("sizes", HostTensor([Int64(1), 7]))], opset: 19)
+        let out = try M.run(model, ["x": try HostTensor([1, 2, 3, 4] as [Float], shape: [1, 1, 2, 2]),
+                                    "xi": try HostTensor([Int32(10), 20, 30], shape: [1, 3])])
+        XCTAssertEqual(out[0].shape, [1, 1, 4, 4])
+        XCTAssertEqual(out[0].floats, [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4])
+        // 3 → 7 with scale 7/3, asymmetric floor: source index floor(o · 3 / 7).
+        XCTAssertEqual(try out[1].scalars(as: Int32.self), [10, 10, 10, 20, 20, 30, 30])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in

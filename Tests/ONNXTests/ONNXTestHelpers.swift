@@ -23,6 +23,9 @@ enum M {
     static func float(_ name: String, _ v: Float) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = v; return a
     }
+    static func str(_ name: String, _ v: String) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto(); a.name = name; a.type = .string; a.s = Data(v.utf8); return a
+    }
     static func graph(_ name: String, _ g: Onnx_GraphProto) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto(); a.name = name; a.type = .graph; a.g = g; return a
     }
