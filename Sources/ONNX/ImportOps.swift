@@ -76,6 +76,7 @@ extension NodeContext {
         case "Conv": return [try convOp()]
         case "ConvTranspose": return [try convTransposeOp()]
         case "Resize", "Upsample": return [try resizeOp()]
+        case "RNN", "GRU", "LSTM": return try recurrentOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try input(0)

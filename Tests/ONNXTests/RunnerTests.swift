@@ -131,4 +131,106 @@ final class RunnerTests: XCTestCase {
         check(f, grads[1].value, { loss(x, $0, b) }, "df")
         check(b, grads[2].value, { loss(x, f, $0) }, "db")
     }
+
+    /// LSTM (bidirectional, layout 1, peepholes, initial states) and GRU (reverse,
+    /// linear_before_reset) against Float64 loops written from the ONNX equations, and the
+    /// LSTM's gradients against central finite differences of its loop.
+    func testRecurrentOpsMatchTheirEquations() throws {
+        let (seq, batch, inSize, h) = (3, 2, 3, 2)
+        func sig(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
+        func mv(_ m: [Double], _ row: Int, _ v: [Double], cols: Int) -> Double { (0..<cols).reduce(0) { $0 + m[row * cols + $1] * v[$1] } }
+        // LSTM, one direction, on x[t][b][i]; W [4h, in], R [4h, h], B [8h], P [3h] (i, o, f).
+        func lstm(_ xs: [[[Double]]], _ W: [Double], _ R: [Double], _ B: [Double], _ P: [Double], _ h0: [[Double]], _ c0: [[Double]],
+                  reverse: Bool) -> (ys: [[[Double]]], h: [[Double]], c: [[Double]]) {
+            var H = h0, C = c0
+            var ys = [[[Double]]](repeating: [], count: xs.count)
+            for step in 0..<xs.count {
+                let t = reverse ? xs.count - 1 - step : step
+                for b in 0..<batch {
+                    func gate(_ k: Int, _ j: Int) -> Double {
+                        mv(W, k * h + j, xs[t][b], cols: inSize) + mv(R, k * h + j, H[b], cols: h) + B[k * h + j] + B[4 * h + k * h + j]
+                    }
+                    var newC = [Double](repeating: 0, count: h), newH = newC
+                    for j in 0..<h {
+                        let i = sig(gate(0, j) + P[j] * C[b][j]), f = sig(gate(2, j) + P[2 * h + j] * C[b][j])
+                        newC[j] = f * C[b][j] + i * Foundation.tanh(gate(3, j))
+                        newH[j] = sig(gate(1, j) + P[h + j] * newC[j]) * Foundation.tanh(newC[j])
+                    }
+                    C[b] = newC; H[b] = newH
+                }
+                ys[t] = H
+            }
+            return (ys, H, C)
+        }
+        let xv = M.values(batch * seq * inSize, seed: 51).map(Double.init)            // layout 1: [batch, seq, in]
+        let W = M.values(2 * 4 * h * inSize, seed: 52).map(Double.init), R = M.values(2 * 4 * h * h, seed: 53).map(Double.init)
+        let B = M.values(2 * 8 * h, seed: 54).map(Double.init), P = M.values(2 * 3 * h, seed: 55).map(Double.init)
+        let H0 = M.values(batch * 2 * h, seed: 56).map(Double.init), C0 = M.values(batch * 2 * h, seed: 57).map(Double.init)  // [batch, dirs, h]
+        func reference(_ xv: [Double], _ W: [Double]) -> [Double] {   // Y in layout 1: [batch, seq, dirs, h]
+            let xs = (0..<seq).map { t in (0..<batch).map { b in Array(xv[((b * seq + t) * inSize)..<((b * seq + t + 1) * inSize)]) } }
+            var y = [Double](repeating: 0, count: batch * seq * 2 * h)
+            for d in 0..<2 {
+                let part = { (a: [Double], n: Int) in Array(a[(d * n)..<((d + 1) * n)]) }
+                let h0 = (0..<batch).map { b in Array(H0[((b * 2 + d) * h)..<((b * 2 + d + 1) * h)]) }
+                let c0 = (0..<batch).map { b in Array(C0[((b * 2 + d) * h)..<((b * 2 + d + 1) * h)]) }
+                let r = lstm(xs, part(W, 4 * h * inSize), part(R, 4 * h * h), part(B, 8 * h), part(P, 3 * h), h0, c0, reverse: d == 1)
+                for t in 0..<seq { for b in 0..<batch { for j in 0..<h { y[((b * seq + t) * 2 + d) * h + j] = r.ys[t][b][j] } } }
+            }
+            return y
+        }
+        let model = M.model([M.node("LSTM", ["x", "W", "R", "B", "", "h0", "c0", "P"], ["y"], [
+            M.int("hidden_size", h), M.str("direction", "bidirectional"), M.int("layout", 1)])],
+            inputs: [M.value("x", .float64, [batch, seq, inSize])], outputs: ["y"],
+            initializers: [("W", try HostTensor(W, shape: [2, 4 * h, inSize])), ("R", try HostTensor(R, shape: [2, 4 * h, h])),
+                           ("B", try HostTensor(B, shape: [2, 8 * h])), ("P", try HostTensor(P, shape: [2, 3 * h])),
+                           ("h0", try HostTensor(H0, shape: [batch, 2, h])), ("c0", try HostTensor(C0, shape: [batch, 2, h]))])
+        let x = try HostTensor(xv, shape: [batch, seq, inSize])
+        let y = try ONNXRunner.run(model, inputs: ["x": x])[0].value
+        XCTAssertEqual(y.shape, [batch, seq, 2, h])
+        for (got, want) in zip(y.doubles, reference(xv, W)) { XCTAssertEqual(got, want, accuracy: 1e-12) }
+
+        let cot = M.values(batch * seq * 2 * h, seed: 58).map(Double.init)
+        let grads = try ONNXRunner.gradients(model, inputs: ["x": x], cotangents: ["y": try HostTensor(cot, shape: [batch, seq, 2, h])])
+        func loss(_ xv: [Double], _ W: [Double]) -> Double { zip(reference(xv, W), cot).reduce(0) { $0 + $1.0 * $1.1 } }
+        let e = 1e-6
+        for i in 0..<xv.count {
+            var p = xv, q = xv; p[i] += e; q[i] -= e
+            XCTAssertEqual(grads[0].value.doubles[i], (loss(p, W) - loss(q, W)) / (2 * e), accuracy: 1e-6, "dx[\(i)]")
+        }
+        let dW = try XCTUnwrap(grads.first { $0.name == "W" }).value.doubles
+        for i in stride(from: 0, to: W.count, by: 5) {
+            var p = W, q = W; p[i] += e; q[i] -= e
+            XCTAssertEqual(dW[i], (loss(xv, p) - loss(xv, q)) / (2 * e), accuracy: 1e-6, "dW[\(i)]")
+        }
+
+        // GRU, reverse, linear_before_reset: h' = (1 - z) ⊙ tanh(x·Whᵀ + Wbh + r ⊙ (H·Rhᵀ + Rbh)) + z ⊙ H.
+        let gW = M.values(3 * h * inSize, seed: 61).map(Double.init), gR = M.values(3 * h * h, seed: 62).map(Double.init)
+        let gB = M.values(6 * h, seed: 63).map(Double.init)
+        let xs0 = M.values(seq * batch * inSize, seed: 64).map(Double.init)            // layout 0: [seq, batch, in]
+        var H = [[Double]](repeating: [Double](repeating: 0, count: h), count: batch)
+        var want = [Double](repeating: 0, count: seq * batch * h)
+        for t in stride(from: seq - 1, through: 0, by: -1) {
+            for b in 0..<batch {
+                let xt = Array(xs0[((t * batch + b) * inSize)..<((t * batch + b + 1) * inSize)])
+                var newH = [Double](repeating: 0, count: h)
+                for j in 0..<h {
+                    let z = sig(mv(gW, j, xt, cols: inSize) + mv(gR, j, H[b], cols: h) + gB[j] + gB[3 * h + j])
+                    let r = sig(mv(gW, h + j, xt, cols: inSize) + mv(gR, h + j, H[b], cols: h) + gB[h + j] + gB[4 * h + j])
+                    let cand = Foundation.tanh(mv(gW, 2 * h + j, xt, cols: inSize) + gB[2 * h + j] + r * (mv(gR, 2 * h + j, H[b], cols: h) + gB[5 * h + j]))
+                    newH[j] = (1 - z) * cand + z * H[b][j]
+                }
+                H[b] = newH
+                for j in 0..<h { want[(t * batch + b) * h + j] = newH[j] }
+            }
+        }
+        let gru = M.model([M.node("GRU", ["x", "W", "R", "B"], ["y", "yh"], [
+            M.int("hidden_size", h), M.str("direction", "reverse"), M.int("linear_before_reset", 1)])],
+            inputs: [M.value("x", .float64, [seq, batch, inSize])], outputs: ["y", "yh"],
+            initializers: [("W", try HostTensor(gW, shape: [1, 3 * h, inSize])), ("R", try HostTensor(gR, shape: [1, 3 * h, h])),
+                           ("B", try HostTensor(gB, shape: [1, 6 * h]))])
+        let out = try ONNXRunner.run(gru, inputs: ["x": try HostTensor(xs0, shape: [seq, batch, inSize])])
+        XCTAssertEqual(out[0].value.shape, [seq, 1, batch, h])
+        for (got, w) in zip(out[0].value.doubles, want) { XCTAssertEqual(got, w, accuracy: 1e-12) }
+        for (got, w) in zip(out[1].value.doubles, want[0..<(batch * h)]) { XCTAssertEqual(got, w, accuracy: 1e-12, "Y_h of a reverse GRU is its state after t = 0") }
+    }
 }
