@@ -60,6 +60,10 @@ extension NodeContext {
         let w = try input(1), r = try input(2)
         let direction = try string("direction", "forward")
         let dirs = direction == "bidirectional" ? 2 : 1
+        // Unrolling makes about 30 nodes per step and direction: keep within the node limit.
+        guard seq <= NodeContext.maxUnrolledIterations, seq * dirs * 30 <= limits.maxNodes else {
+            throw fail("a sequence of \(seq) steps is too long to unroll (limit: \(limits.maxNodes) nodes)")
+        }
         guard ["forward", "reverse", "bidirectional"].contains(direction) else { throw fail("direction '\(direction)' is not one of forward, reverse, bidirectional") }
         guard let hidden = r.shape.dims.last ?? nil, w.rank == 3, r.rank == 3,
               w.shape.dims[0] == dirs, w.shape.dims[1] == gates * hidden, r.shape.dims[1] == gates * hidden else {

@@ -168,6 +168,8 @@ extension NodeContext {
             let identityRoi = r.map { abs($0.0) < 1e-9 && abs($0.1 - 1) < 1e-9 } ?? true
             if abs(scales[a] - 1) < 1e-9 && sizes[a] == shape[a] && identityRoi { continue }
             guard shape[a] > 0 || sizes[a] == 0 else { throw fail("cannot resize an empty axis \(a) to \(sizes[a])") }
+            // Antialiased downsampling by a factor f reads about 2f (linear) or 4f (cubic) inputs per output.
+            guard !spec.antialias || 1 / scales[a] <= 1024 else { throw fail("antialiasing a downscale by \(1 / scales[a]) is not supported (at most 1024)") }
             y = try resizeAxis(y, axis: a, taps: spec.taps(length: shape[a], outLength: sizes[a], scale: scales[a], roi: r),
                                extrapolation: try float("extrapolation_value", 0))
         }
