@@ -77,6 +77,8 @@ extension NodeContext {
         case "ConvTranspose": return [try convTransposeOp()]
         case "Resize", "Upsample": return [try resizeOp()]
         case "RNN", "GRU", "LSTM": return try recurrentOp()
+        case "NegativeLogLikelihoodLoss": return [try nllLossOp()]
+        case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":
             let x = try input(0)

@@ -233,4 +233,35 @@ final class RunnerTests: XCTestCase {
         for (got, w) in zip(out[0].value.doubles, want) { XCTAssertEqual(got, w, accuracy: 1e-12) }
         for (got, w) in zip(out[1].value.doubles, want[0..<(batch * h)]) { XCTAssertEqual(got, w, accuracy: 1e-12, "Y_h of a reverse GRU is its state after t = 0") }
     }
+
+    /// SoftmaxCrossEntropyLoss with class weights and ignore_index (mean over the weights that
+    /// count) against a Float64 loop, and its gradient against finite differences.
+    func testSoftmaxCrossEntropyLossWithWeightsAndIgnoredTargets() throws {
+        let (n, c, d) = (3, 4, 2)
+        let labels: [Int64] = [0, 3, 2, -1, 1, 1]   // [n, d]; -1 is ignored
+        let weights: [Double] = [0.5, 1, 2, 1.5]
+        func loss(_ s: [Double]) -> Double {
+            var num = 0.0, den = 0.0
+            for i in 0..<n { for j in 0..<d {
+                let y = labels[i * d + j]
+                guard y != -1 else { continue }
+                let row = (0..<c).map { s[(i * c + $0) * d + j] }
+                let m = row.max() ?? 0
+                let lse = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
+                num += weights[Int(y)] * (lse - row[Int(y)]); den += weights[Int(y)]
+            } }
+            return num / den
+        }
+        let model = M.model([M.node("SoftmaxCrossEntropyLoss", ["s", "y", "w"], ["loss"], [M.int("ignore_index", -1)])],
+                            inputs: [M.value("s", .float64, [n, c, d])], outputs: ["loss"],
+                            initializers: [("y", try HostTensor(labels, shape: [n, d])), ("w", try HostTensor(weights, shape: [c]))], opset: 13)
+        let sv = M.values(n * c * d, seed: 71).map { Double($0) * 3 }
+        let got = try ONNXRunner.run(model, inputs: ["s": try HostTensor(sv, shape: [n, c, d])])[0].value
+        XCTAssertEqual(got.doubles[0], loss(sv), accuracy: 1e-12)
+        let grad = try ONNXRunner.gradients(model, inputs: ["s": try HostTensor(sv, shape: [n, c, d])], cotangents: ["loss": HostTensor(scalar: 1.0)])
+        for i in 0..<sv.count {
+            var p = sv, q = sv; p[i] += 1e-6; q[i] -= 1e-6
+            XCTAssertEqual(grad[0].value.doubles[i], (loss(p) - loss(q)) / 2e-6, accuracy: 1e-7, "ds[\(i)]")
+        }
+    }
 }
