@@ -78,6 +78,7 @@ extension NodeContext {
         case "Resize", "Upsample": return [try resizeOp()]
         case "RNN", "GRU", "LSTM": return try recurrentOp()
         case "NegativeLogLikelihoodLoss": return [try nllLossOp()]
+        case "Attention": return try attentionOp()
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":

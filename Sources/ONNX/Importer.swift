@@ -252,6 +252,25 @@ final class ImportContext {
         return order
     }
 
+    /// Ops whose outputs are (rearranged) input values.
+    static let movesData: Set<String> = [
+        "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Expand", "Tile", "Slice",
+        "Gather", "GatherElements", "Concat", "Split", "Pad", "DepthToSpace", "SpaceToDepth", "Trilu", "Max", "Min",
+        "MaxPool", "GlobalMaxPool", "ReduceMax", "ReduceMin", "Relu", "Abs", "Neg", "Where", "Clip",
+    ]
+
+    /// float16 or bfloat16 when the node computes in that type: its floating-point inputs are
+    /// of it and the converter set no other output type (Cast, quantization).
+    func halfPrecisionKind(_ node: Onnx_NodeProto, _ nc: NodeContext) -> NarrowFormat.Kind? {
+        guard nc.outputElemType == nil, node.opType != "Constant" else { return nil }
+        for name in node.input where !name.isEmpty {
+            if let code = elemTypes[name], let kind = ONNXTensor.narrowKind(ofCode: code), kind == .float16 || kind == .bfloat16 {
+                return kind
+            }
+        }
+        return nil
+    }
+
     /// Converts one ONNX node, recording its outputs.
     func convert(_ node: Onnx_NodeProto, index: Int) throws {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else {
@@ -275,20 +294,29 @@ final class ImportContext {
         if ds.count > before {
             throw ONNXError.node(node, index: index, ds[before...].map(\.message).joined(separator: "; "))
         }
+        let half = halfPrecisionKind(node, nc)
         for (k, name) in node.output.enumerated() where !name.isEmpty {
-            guard k < outs.count, let t = outs[k] else {
+            guard k < outs.count, var t = outs[k] else {
                 throw ONNXError.node(node, index: index, "output \(k) ('\(name)') is not supported")
             }
             guard fitsLimit(t.shape) else {
                 throw ONNXError.node(node, index: index, "output '\(name)' of shape \(t.shape) exceeds the limits (\(options.limits.maxElements) elements, rank \(options.limits.maxRank))")
             }
+            if let kind = half, t.dtype.isFloatingPoint {
+                // A 16-bit float value holds only 16-bit values: round what the node computed
+                // (data movement gives values that already are).
+                if !Self.movesData.contains(node.opType) {
+                    t = g.withLocation(loc) { t.narrow(to: NarrowFormat(kind, saturate: false)) }
+                }
+                elemTypes[name] = ONNXTensor.code(of: kind)
+            }
             values[name] = t
         }
-        if let name = node.output.first, !name.isEmpty {
+        if let name = node.output.first, !name.isEmpty, half == nil {
             switch node.opType {
             case "Constant": elemTypes[name] = node.attribute.first { $0.name == "value" }?.t.dataType
-            case "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Expand", "Tile", "Slice", "Gather":
-                elemTypes[name] = nc.elemType(0)
+            case "Where": elemTypes[name] = nc.elemType(1)
+            case _ where Self.movesData.contains(node.opType): elemTypes[name] = nc.elemType(0)
             default: elemTypes[name] = nc.outputElemType
             }
         }

@@ -240,6 +240,18 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try out[1].scalars(as: Int32.self), [10, 10, 10, 20, 20, 30, 30])
     }
 
+    /// A float16 node's outputs hold float16 values: 1 + 2^-11 rounds to 1 (a tie, to even), so
+    /// (x + y) - x is 0, not 2^-11 as in float32.
+    func testHalfPrecisionNodesRoundTheirOutputs() throws {
+        var model = M.model([M.node("Add", ["x", "y"], ["s"]), M.node("Sub", ["s", "x"], ["d"])],
+                            inputs: [M.value("x", [1]), M.value("y", [1])], outputs: ["d"])
+        for k in 0..<2 { model.graph.input[k].type.tensorType.elemType = 10 }
+        let out = try M.run(model, ["x": HostTensor([Float(1)]), "y": HostTensor([Float(1.0 / 2048)])])
+        XCTAssertEqual(out[0].floats, [0])
+        for k in 0..<2 { model.graph.input[k].type.tensorType.elemType = 1 }
+        XCTAssertEqual(try M.run(model, ["x": HostTensor([Float(1)]), "y": HostTensor([Float(1.0 / 2048)])])[0].floats, [1.0 / 2048])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in

@@ -264,4 +264,43 @@ final class RunnerTests: XCTestCase {
             XCTAssertEqual(grad[0].value.doubles[i], (loss(p) - loss(q)) / 2e-6, accuracy: 1e-7, "ds[\(i)]")
         }
     }
+
+    /// Attention with a KV cache, grouped-query heads, a causal mask and a boolean mask with a
+    /// fully masked row (which gives zeros), against a Float64 loop of the definition.
+    func testAttentionMatchesItsDefinition() throws {
+        let (b, hq, hkv, sq, past, d) = (2, 4, 2, 3, 2, 3)
+        let skv = past + sq
+        let qv = M.values(b * hq * sq * d, seed: 81).map(Double.init), kv = M.values(b * hkv * sq * d, seed: 82).map(Double.init)
+        let vv = M.values(b * hkv * sq * d, seed: 83).map(Double.init)
+        let pk = M.values(b * hkv * past * d, seed: 84).map(Double.init), pv = M.values(b * hkv * past * d, seed: 85).map(Double.init)
+        var mask = [Bool](repeating: true, count: sq * skv)
+        for j in 0..<skv { mask[j] = false }            // query 0 sees no key: its output is 0
+        mask[2 * skv + 1] = false
+        func kAt(_ keys: [Double], _ pastKeys: [Double], _ bi: Int, _ h: Int, _ j: Int, _ e: Int) -> Double {
+            j < past ? pastKeys[((bi * hkv + h) * past + j) * d + e] : keys[((bi * hkv + h) * sq + (j - past)) * d + e]
+        }
+        var want = [Double](repeating: 0, count: b * hq * sq * d)
+        let scale = 1 / Double(d).squareRoot()
+        for bi in 0..<b { for h in 0..<hq { for i in 0..<sq {
+            let g = h / (hq / hkv)
+            let allowed = (0..<skv).map { j in mask[i * skv + j] && j <= i + past }
+            guard allowed.contains(true) else { continue }
+            let scores = (0..<skv).map { j in (0..<d).reduce(0.0) { $0 + qv[((bi * hq + h) * sq + i) * d + $1] * kAt(kv, pk, bi, g, j, $1) } * scale }
+            let m = zip(scores, allowed).filter { $0.1 }.map(\.0).max() ?? 0
+            let e = zip(scores, allowed).map { $0.1 ? Foundation.exp($0.0 - m) : 0 }
+            let z = e.reduce(0, +)
+            for c in 0..<d { want[((bi * hq + h) * sq + i) * d + c] = (0..<skv).reduce(0.0) { $0 + e[$1] / z * kAt(vv, pv, bi, g, $1, c) } }
+        } } }
+        let model = M.model([M.node("Attention", ["q", "k", "v", "mask", "pk", "pv"], ["y", "present_k", "present_v"], [M.int("is_causal", 1)])],
+                            inputs: [M.value("q", .float64, [b, hq, sq, d])], outputs: ["y", "present_k", "present_v"],
+                            initializers: [("k", try HostTensor(kv, shape: [b, hkv, sq, d])), ("v", try HostTensor(vv, shape: [b, hkv, sq, d])),
+                                           ("mask", try HostTensor(mask, shape: [sq, skv])),
+                                           ("pk", try HostTensor(pk, shape: [b, hkv, past, d])), ("pv", try HostTensor(pv, shape: [b, hkv, past, d]))],
+                            opset: 23)
+        let out = try ONNXRunner.run(model, inputs: ["q": try HostTensor(qv, shape: [b, hq, sq, d])])
+        XCTAssertEqual(out[0].value.shape, [b, hq, sq, d])
+        for (got, w) in zip(out[0].value.doubles, want) { XCTAssertEqual(got, w, accuracy: 1e-12) }
+        XCTAssertEqual(out[1].value.shape, [b, hkv, skv, d])
+        XCTAssertEqual(Array(out[1].value.doubles[0..<(past * d)]), Array(pk[0..<(past * d)]), "present_key starts with the cache")
+    }
 }
