@@ -321,4 +321,27 @@ extension NodeContext {
         }
         return isMax ? x.argmax(axis: a, keepDims: keep) : x.argmin(axis: a, keepDims: keep)
     }
+
+    /// CenterCropPad: each listed axis cropped or zero-padded to its target length, centred
+    /// (an odd difference puts the extra element at the end).
+    func centerCropPadOp() throws -> Tensor {
+        var x = try input(0)
+        let target = try staticInts(1, "shape")
+        let axes = try (ints("axes") ?? Array(0..<x.rank)).map { try axis($0, rank: x.rank) }
+        guard target.count == axes.count, target.allSatisfy({ $0 >= 0 }) else { throw fail("shape \(target) must give one size per axis \(axes)") }
+        try checkShape(target, "shape")
+        var pads = [(Int, Int)](repeating: (0, 0), count: x.rank)
+        for (a, want) in zip(axes, target) {
+            guard let have = x.shape.dims[a] else { throw fail("axis \(a) needs a known length, got \(x.shape)") }
+            if want < have {
+                let start = (have - want) / 2
+                x = sliceAxis(x, axis: a, begin: start, end: start + want)
+            } else if want > have {
+                let before = (want - have) / 2
+                pads[a] = (before, want - have - before)
+            }
+        }
+        if pads.contains(where: { $0.0 > 0 || $0.1 > 0 }) { x = x.padded(pads, value: 0) }
+        return try checkResult(x)
+    }
 }

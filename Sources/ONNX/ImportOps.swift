@@ -79,6 +79,8 @@ extension NodeContext {
         case "RNN", "GRU", "LSTM": return try recurrentOp()
         case "NegativeLogLikelihoodLoss": return [try nllLossOp()]
         case "Attention": return try attentionOp()
+        case "RotaryEmbedding": return [try rotaryEmbeddingOp()]
+        case "CenterCropPad": return [try centerCropPadOp()]
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":

@@ -252,6 +252,29 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try M.run(model, ["x": HostTensor([Float(1)]), "y": HostTensor([Float(1.0 / 2048)])])[0].floats, [1.0 / 2048])
     }
 
+    /// RotaryEmbedding rotates (x1, x2) pairs: halves, or even/odd features when interleaved.
+    /// With cos = [0, 1], sin = [1, 0] the first pair turns by 90° and the second stays.
+    func testRotaryEmbeddingRotatesPairs() throws {
+        for (interleaved, want) in [(0, [Float(-3), 2, 1, 4]), (1, [-2, 1, 3, 4])] {
+            let model = M.model([M.node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], [M.int("interleaved", interleaved)])],
+                                inputs: [M.value("x", [1, 1, 1, 4])], outputs: ["y"],
+                                initializers: [("cos", try HostTensor([Float(9), 9, 0, 1], shape: [2, 2])), ("sin", try HostTensor([Float(9), 9, 1, 0], shape: [2, 2])),
+                                               ("pos", try HostTensor([Int64(1)], shape: [1, 1]))], opset: 23)
+            let out = try M.run(model, ["x": try HostTensor([1, 2, 3, 4] as [Float], shape: [1, 1, 1, 4])])
+            XCTAssertEqual(out[0].floats, want, "interleaved \(interleaved)")
+        }
+    }
+
+    /// CenterCropPad crops and pads centred, the odd element at the end.
+    func testCenterCropPad() throws {
+        let model = M.model([M.node("CenterCropPad", ["x", "shape"], ["y"])], inputs: [M.value("x", [2, 5])], outputs: ["y"],
+                            initializers: [("shape", HostTensor([Int64(5), 2]))], opset: 18)
+        let out = try M.run(model, ["x": try HostTensor((0..<10).map { Float($0) }, shape: [2, 5])])
+        XCTAssertEqual(out[0].shape, [5, 2])
+        // rows: 3 padded rows split 1 before, 2 after; columns: 5 → 2 keeps columns 1...2.
+        XCTAssertEqual(out[0].floats, [0, 0, 1, 2, 6, 7, 0, 0, 0, 0])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
