@@ -345,3 +345,47 @@ extension NodeContext {
         return try checkResult(x)
     }
 }
+
+extension NodeContext {
+    /// TopK with k known at import time, as k rounds of "take the extreme among the positions
+    /// not yet taken" (ties go to the lower index, as ONNX requires). Values come out sorted.
+    func topKOp() throws -> [Tensor?] {
+        let x = try input(0)
+        let a = try axis(try int("axis", -1), rank: x.rank)
+        guard let n = x.shape.dims[a] else { throw fail("TopK needs a known length along axis \(a), got \(x.shape)") }
+        let ks = try staticInts(1, "k")
+        guard ks.count == 1, let k = ks.first, k >= 0, k <= n else { throw fail("k \(ks) must be one value in 0...\(n)") }
+        guard k * 10 <= limits.maxNodes, k <= NodeContext.maxUnrolledIterations else { throw fail("k = \(k) is too large") }
+        let largest = try int("largest", 1) != 0
+        // The value a taken position is replaced by: the far end of the order.
+        let fillValue: Double
+        switch x.dtype {
+        case .int32: fillValue = largest ? Double(Int32.min) : Double(Int32.max)
+        case .int64: fillValue = largest ? -9.223372036854775808e18 : 9.223372036854775807e18
+        case .bool: throw fail("TopK of bools is not supported")
+        default: fillValue = largest ? -.infinity : .infinity
+        }
+        let fill = g.constant(HostTensor(filled: fillValue, dtype: x.dtype, shape: []))
+        var positionShape = [Int](repeating: 1, count: x.rank)
+        positionShape[a] = n
+        let positions = g.constant(try HostTensor((0..<n).map { Int64($0) }, shape: positionShape))
+        var taken: Tensor = positions .< g.constant(HostTensor(scalar: Int64(0)))   // all false, broadcast below
+        var values: [Tensor] = [], indices: [Tensor] = []
+        for _ in 0..<k {
+            let masked = `where`(taken, fill, x)
+            let m = largest ? masked.max(axes: [a], keepDims: true) : masked.min(axes: [a], keepDims: true)
+            let best = (largest ? masked.argmax(axis: a, keepDims: true) : masked.argmin(axis: a, keepDims: true)).cast(to: .int64)
+            // When every remaining value sits at the fill level, the first position not taken.
+            let firstFree = logicalNot(taken).cast(to: .int32).argmax(axis: a, keepDims: true).cast(to: .int64)
+            let idx = `where`(m .== fill, firstFree, best)
+            values.append(m)
+            indices.append(idx)
+            taken = taken .| (positions .== idx)
+        }
+        if k == 0 {
+            let empty = sliceAxis(x, axis: a, begin: 0, end: 0)
+            return [empty, empty.cast(to: .int64)]
+        }
+        return [concat(values, axis: a), concat(indices, axis: a)]
+    }
+}

@@ -81,6 +81,7 @@ extension NodeContext {
         case "Attention": return try attentionOp()
         case "RotaryEmbedding": return [try rotaryEmbeddingOp()]
         case "CenterCropPad": return [try centerCropPadOp()]
+        case "TopK": return try topKOp()
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":

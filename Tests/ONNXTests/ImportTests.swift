@@ -275,6 +275,21 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[0].floats, [0, 0, 1, 2, 6, 7, 0, 0, 0, 0])
     }
 
+    /// TopK: ties go to the lower index, and values at the far end (−∞ here) are still picked
+    /// in index order once nothing else is left.
+    func testTopKTiesAndInfinities() throws {
+        let model = M.model([
+            M.node("TopK", ["x", "k4"], ["v", "i"], [M.int("axis", 1)]),
+            M.node("TopK", ["x", "k3"], ["sv", "si"], [M.int("axis", 1), M.int("largest", 0)]),
+        ], inputs: [M.value("x", [1, 5])], outputs: ["v", "i", "sv", "si"],
+           initializers: [("k4", HostTensor([Int64(4)])), ("k3", HostTensor([Int64(3)]))])
+        let out = try M.run(model, ["x": try HostTensor([-.infinity, 3, 3, -.infinity, 1] as [Float], shape: [1, 5])])
+        XCTAssertEqual(out[0].floats, [3, 3, 1, -.infinity])
+        XCTAssertEqual(try out[1].scalars(as: Int64.self), [1, 2, 4, 0])
+        XCTAssertEqual(out[2].floats, [-.infinity, -.infinity, 1])
+        XCTAssertEqual(try out[3].scalars(as: Int64.self), [0, 3, 4])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
