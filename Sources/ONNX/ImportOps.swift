@@ -82,6 +82,7 @@ extension NodeContext {
         case "RotaryEmbedding": return [try rotaryEmbeddingOp()]
         case "CenterCropPad": return [try centerCropPadOp()]
         case "TopK": return try topKOp()
+        case "Einsum": return [try einsumOp()]
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":

@@ -290,6 +290,24 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try out[3].scalars(as: Int64.self), [0, 3, 4])
     }
 
+    /// Einsum: a three-operand chain and an implicit-output trace, against loops.
+    func testEinsumChainAndTrace() throws {
+        let (i, j, k, l) = (2, 3, 4, 2)
+        let a = M.values(i * j, seed: 91), b = M.values(j * k, seed: 92), c = M.values(k * l, seed: 93), sq = M.values(9, seed: 94)
+        let model = M.model([M.node("Einsum", ["a", "b", "c"], ["y"], [M.str("equation", "ij,jk,kl->il")]),
+                             M.node("Einsum", ["s"], ["tr"], [M.str("equation", "ii")])],
+                            inputs: [M.value("a", [i, j]), M.value("b", [j, k]), M.value("c", [k, l]), M.value("s", [3, 3])], outputs: ["y", "tr"], opset: 12)
+        let out = try M.run(model, ["a": try HostTensor(a, shape: [i, j]), "b": try HostTensor(b, shape: [j, k]),
+                                    "c": try HostTensor(c, shape: [k, l]), "s": try HostTensor(sq, shape: [3, 3])])
+        var want = [Double](repeating: 0, count: i * l)
+        for p in 0..<i { for q in 0..<l { for r in 0..<j { for t in 0..<k {
+            want[p * l + q] += Double(a[p * j + r]) * Double(b[r * k + t]) * Double(c[t * l + q])
+        } } } }
+        XCTAssertEqual(out[0].shape, [i, l])
+        for (g, w) in zip(out[0].doubles, want) { XCTAssertEqual(g, w, accuracy: 1e-5) }
+        XCTAssertEqual(out[1].doubles[0], Double(sq[0]) + Double(sq[4]) + Double(sq[8]), accuracy: 1e-6)
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
