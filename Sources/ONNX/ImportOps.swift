@@ -83,6 +83,9 @@ extension NodeContext {
         case "CenterCropPad": return [try centerCropPadOp()]
         case "TopK": return try topKOp()
         case "Einsum": return [try einsumOp()]
+        case "GatherND": return [try gatherNDOp()]
+        case "ScatterND": return [try scatterNDOp()]
+        case "ScatterElements", "Scatter": return [try scatterElementsOp()]
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()
         case "MaxPool", "AveragePool": return try poolOp(max: op == "MaxPool")
         case "GlobalAveragePool", "GlobalMaxPool":

@@ -308,6 +308,34 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[1].doubles[0], Double(sq[0]) + Double(sq[4]) + Double(sq[8]), accuracy: 1e-6)
     }
 
+    /// GatherND with batch_dims, ScatterND with repeated indices under each reduction, and
+    /// ScatterElements with a negative index; values by hand.
+    func testGatherNDAndScatters() throws {
+        let data = try HostTensor([0, 1, 2, 3, 4, 5, 6, 7] as [Float], shape: [2, 2, 2])
+        var nodes = [M.node("GatherND", ["d", "gi"], ["g"], [M.int("batch_dims", 1)])]
+        var outputs = ["g"]
+        for r in ["none", "add", "mul", "max", "min"] {
+            nodes.append(M.node("ScatterND", ["d", "si", "su"], ["s_" + r], [M.str("reduction", r)]))
+            outputs.append("s_" + r)
+        }
+        nodes.append(M.node("ScatterElements", ["e", "ei", "eu"], ["se"], [M.int("axis", 1)]))
+        outputs.append("se")
+        let model = M.model(nodes, inputs: [M.value("d", [2, 2, 2])], outputs: outputs,
+                            initializers: [("gi", try HostTensor([Int64(1), 0], shape: [2, 1])),           // batch 0 → row 1, batch 1 → row 0
+                                           ("si", try HostTensor([Int64(1), 1], shape: [2, 1])),           // row 1 twice
+                                           ("su", try HostTensor([10, 20, 30, 40, 50, 60, 70, 80] as [Float], shape: [2, 2, 2])),
+                                           ("e", try HostTensor([Float(1), 2, 3], shape: [1, 3])), ("ei", try HostTensor([Int64(-1)], shape: [1, 1])),
+                                           ("eu", try HostTensor([Float(9)], shape: [1, 1]))], opset: 18)
+        let out = try M.run(model, ["d": data])
+        XCTAssertEqual(out[0].floats, [2, 3, 4, 5])
+        XCTAssertEqual(out[1].floats, [0, 1, 2, 3, 50, 60, 70, 80], "none: the last update wins")
+        XCTAssertEqual(out[2].floats, [0, 1, 2, 3, 64, 85, 106, 127], "add")
+        XCTAssertEqual(out[3].floats, [0, 1, 2, 3, 2000, 6000, 12600, 22400], "mul")
+        XCTAssertEqual(out[4].floats, [0, 1, 2, 3, 50, 60, 70, 80], "max")
+        XCTAssertEqual(out[5].floats, [0, 1, 2, 3, 4, 5, 6, 7], "min")
+        XCTAssertEqual(out[6].floats, [1, 2, 9])
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
