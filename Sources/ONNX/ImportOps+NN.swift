@@ -87,7 +87,7 @@ extension NodeContext {
         return try poolOp(max: isMax, input: raw)
     }
 
-    func poolOp(max isMax: Bool, input x0: Tensor) throws -> [Tensor?] {
+    func poolOp(max isMax: Bool, input x0: Tensor, includePad: Bool? = nil) throws -> [Tensor?] {
         let r = x0.rank - 2
         guard r >= 1 else { throw fail("pooling needs an input of rank ≥ 3, got \(x0.shape)") }
         guard let kernel = try ints("kernel_shape"), kernel.count == r else { throw fail("kernel_shape must give \(r) sizes") }
@@ -102,10 +102,10 @@ extension NodeContext {
             return [y, idx]
         }
         if r > 2 || d.contains(where: { $0 != 1 }) {
-            return [try slicedPool(x0, kernel: k, strides: s, dilations: d, max: isMax)]
+            return [try slicedPool(x0, kernel: k, strides: s, dilations: d, max: isMax, includePad: includePad)]
         }
         var (padding, padsOpt) = try windowPadding(spatial: spatial, kernel: k, strides: s, dilations: d)
-        let countIncludePad = try !isMax && int("count_include_pad", 0) != 0
+        let countIncludePad = try !isMax && (includePad ?? (int("count_include_pad", 0) != 0))
         var x = x0
         if try int("ceil_mode", 0) != 0, var pads = padsOpt {
             for i in 0..<r {
@@ -138,7 +138,7 @@ extension NodeContext {
 
     /// Pooling of any rank and dilation composed from strided slices of the padded input:
     /// the max (or sum) over the kernel's offsets, divided by a constant count for averages.
-    func slicedPool(_ x: Tensor, kernel k: [Int], strides s: [Int], dilations d: [Int], max isMax: Bool) throws -> Tensor {
+    func slicedPool(_ x: Tensor, kernel k: [Int], strides s: [Int], dilations d: [Int], max isMax: Bool, includePad override: Bool? = nil) throws -> Tensor {
         let r = k.count
         guard let spatial = Array(x.shape.dims.dropFirst(2)) as [Int?]?, spatial.allSatisfy({ $0 != nil }) else {
             throw fail("dilated or 3-D pooling needs known spatial dimensions, got \(x.shape)")
@@ -172,7 +172,7 @@ extension NodeContext {
         guard let total = acc else { throw fail("empty kernel") }
         if isMax { return total }
         // Averages: divide by how many taps of each window are counted (a constant).
-        let includePad = try int("count_include_pad", 0) != 0
+        let includePad = try override ?? (int("count_include_pad", 0) != 0)
         let outCount = out.reduce(1, *)
         guard outCount <= limits.maxElements / Swift.max(taps, 1) else { throw fail("pooling output too large") }
         var counts = [Double](repeating: 0, count: outCount)

@@ -84,6 +84,9 @@ extension NodeContext {
         case "TopK": return try topKOp()
         case "Einsum": return [try einsumOp()]
         case "GatherND": return [try gatherNDOp()]
+        case "HannWindow", "HammingWindow", "BlackmanWindow": return [try windowOp()]
+        case "LpPool": return [try lpPoolOp()]
+        case "CumProd": return [try cumProdOp()]
         case "ScatterND": return [try scatterNDOp()]
         case "ScatterElements", "Scatter": return [try scatterElementsOp()]
         case "SoftmaxCrossEntropyLoss": return try softmaxCrossEntropyLossOp()

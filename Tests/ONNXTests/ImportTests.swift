@@ -336,6 +336,20 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[6].floats, [1, 2, 9])
     }
 
+    /// HannWindow, CumProd (exclusive, reverse) and LpPool (p = 2, padded), by hand.
+    func testWindowCumProdAndLpPool() throws {
+        let model = M.model([
+            M.node("HannWindow", ["n"], ["w"]),
+            M.node("CumProd", ["x", "ax"], ["cp"], [M.int("exclusive", 1), M.int("reverse", 1)]),
+            M.node("LpPool", ["img"], ["lp"], [M.ints("kernel_shape", [2]), M.ints("pads", [1, 0])]),
+        ], inputs: [M.value("x", [4]), M.value("img", [1, 1, 2])], outputs: ["w", "cp", "lp"],
+           initializers: [("n", HostTensor(scalar: Int64(4))), ("ax", HostTensor(scalar: Int64(0)))], opset: 18)
+        let out = try M.run(model, ["x": try HostTensor([2, 3, 4, 5] as [Float], shape: [4]), "img": try HostTensor([3, 4] as [Float], shape: [1, 1, 2])])
+        for (g, w) in zip(out[0].doubles, [0, 0.5, 1, 0.5]) { XCTAssertEqual(g, w, accuracy: 1e-7) }
+        XCTAssertEqual(out[1].floats, [60, 20, 5, 1])
+        XCTAssertEqual(out[2].floats, [3, 5])   // windows (pad, 3) and (3, 4): √9, √25
+    }
+
     func testErrorsNameTheNode() throws {
         func expect(_ model: Onnx_ModelProto, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXImporter.importModel(model), line: line) { e in
