@@ -139,7 +139,7 @@ enum PlanBuilder {
             } else if isArena(i) {
                 var reused: Int? = nil
                 switch x.op {
-                case .unary, .binary:
+                case .unary, .binary, .fused:
                     for u in x.inputs {
                         let r = root[u]
                         if isArena(r), rootLast[r] == i, bytes[r] == bytes[i], dtypes[u] == dtypes[i], shapes[u] == shapes[i] {
