@@ -3,7 +3,7 @@ import SymGraph
 extension BenchSuite {
     /// W1 at `level`: the compiled program, the optimizer's report, per-kernel times over `runs`
     /// steps, and the step time next to the GEMM-only limit measured in the same process.
-    public static func profileW1(level: OptimizationLevel = .O2, runs: Int = 200, budget: Double = 1.0) throws -> String {
+    public static func profileW1(level: OptimizationLevel = .O2, runs: Int = 200, pairs: Int = 1000) throws -> String {
         let m = Workloads.mlp()
         let (s, step) = try trainingStep(m, level: level)
         let (x, y) = Workloads.mlpData()
@@ -17,13 +17,32 @@ extension BenchSuite {
         out.append(prof.description)
         let kernels = prof.entries.reduce(0) { $0 + $1.seconds }
         out.append("kernels sum \(kernels * 1e3) ms of \(prof.secondsPerRun * 1e3) ms per run")
-        for _ in 0..<3 {
-            let t = try measure(budget: budget) { _ = try s.run(fetches, feeds: feeds) }
-            let g = Limits.gemmOnlyW1Step(budget: budget)
-            let r = (t.median / g.median * 100).rounded() / 100
-            out.append("W1 step median \(t.median) ms (min \(t.min)); GEMM-only median \(g.median) ms (min \(g.min)); ratio \(r)×")
-        }
+        out.append(try interleavedW1(session: s, fetches: fetches, feeds: feeds, pairs: pairs))
         return out.joined(separator: "\n")
+    }
+
+    /// W1 steps and GEMM-only steps timed alternately, one of each per pair, so both see the same
+    /// load on a shared machine: their medians, 10th percentiles and minima, and the median of the
+    /// per-pair ratios.
+    static func interleavedW1(session s: Session, fetches: [Tensor], feeds: [Tensor: HostTensor], pairs: Int) throws -> String {
+        let (gemm, free) = Limits.gemmOnlyW1Runner()
+        defer { free() }
+        for _ in 0..<5 { _ = try s.run(fetches, feeds: feeds); gemm() }
+        var a: [Double] = [], b: [Double] = [], r: [Double] = []
+        for _ in 0..<max(pairs, 1) {
+            let t0 = monotonicSeconds()
+            _ = try s.run(fetches, feeds: feeds)
+            let t1 = monotonicSeconds()
+            gemm()
+            let t2 = monotonicSeconds()
+            a.append((t1 - t0) * 1e3); b.append((t2 - t1) * 1e3); r.append((t1 - t0) / (t2 - t1))
+        }
+        a.sort(); b.sort(); r.sort()
+        func f(_ x: Double) -> String { String((x * 1000).rounded() / 1000) }
+        let p10 = a.count / 10, mid = a.count / 2
+        return "interleaved \(a.count) pairs: W1 step median \(f(a[mid])) p10 \(f(a[p10])) min \(f(a[0])) ms; "
+            + "GEMM-only median \(f(b[mid])) p10 \(f(b[p10])) min \(f(b[0])) ms; "
+            + "ratio of medians \(f(a[mid] / b[mid]))×, of p10 \(f(a[p10] / b[p10]))×, median per-pair ratio \(f(r[mid]))×"
     }
 
     /// Runs `steps` W1 training steps at `level` and nothing else (for external profilers).
