@@ -273,6 +273,61 @@ final class UpdateFusionTests: XCTestCase {
         }
     }
 
+    func testFiresForTheAssignFormAndNNsSGD() throws {
+        // assign(v, v - mm·c), assign(v, mm·c + v), assign(v, v - mm).
+        for form in ["sub", "add-left", "plain"] {
+            let g = Graph()
+            let v = g.variable("v", initializer: .zeros, shape: [4, 3])
+            let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
+            let mm = a.matmul(b, transposeA: true)
+            let upd: Tensor
+            switch form {
+            case "add-left": upd = v.assign(mm * 0.25 + v)
+            case "plain": upd = v.assign(v - mm)
+            default: upd = v.assign(v - mm * 0.25)
+            }
+            let (p, r) = try compile([upd])
+            XCTAssertEqual(r.fired("assign-matmul"), 1, "\(form)\n\(p.dump())")
+        }
+        // NN's SGD: assign(p, p - d·lr) with control dependencies on every gradient and the loss.
+        let m = Workloads.mlp()
+        let grads = try m.graph.gradients(of: m.loss, with: m.parameters)
+        let step = SGD(learningRate: 0.01).apply(gradients: grads, to: m.parameters, after: [m.loss])
+        let (p, r) = try compile([m.loss, step])
+        XCTAssertEqual(r.fired("assign-matmul"), 3, p.dump())
+        let data = Workloads.mlpData()
+        let feeds = [m.input: data.x, m.labels ?? m.input: data.labels]
+        var weights: [[[Double]]] = []
+        for level in [OptimizationLevel.O0, .O2] {
+            let s = try Session(m.graph, options: SessionOptions(level: level))
+            _ = try s.run([m.loss, step], feeds: feeds)
+            let l1 = try s.run(m.loss, feeds: feeds).doubles[0]
+            XCTAssertEqual(l1, Workloads.Reference.mlpLossStep1, accuracy: 1e-5 * Workloads.Reference.mlpLossStep1, "\(level)")
+            weights.append(try m.parameters.map { try s.variable($0).doubles })
+        }
+        for (k, (a, b)) in zip(weights[0], weights[1]).enumerated() {
+            let worst = zip(a, b).reduce(0.0) { Swift.max($0, Swift.abs($1.0 - $1.1)) }
+            XCTAssertLessThanOrEqual(worst, 1e-6, "parameter \(k)")
+        }
+    }
+
+    func testAssignFormDoesNotFireAcrossAnotherAssignment() throws {
+        // v - mm·c reads v; v is bumped before the assign: the assign must use the value read before the bump.
+        let g = Graph()
+        let v0 = Reference.data([4, 3], seed: 7)
+        let v = g.variable("v", value: try host(v0))
+        let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
+        let next = v - a.matmul(b, transposeA: true) * 0.25
+        let bump = v.assignAdd(g.constant(1.0))
+        let upd = g.withControlDependencies([bump]) { v.assign(next) }
+        let (p, r) = try compile([g.group([bump, upd])])
+        XCTAssertEqual(r.fired("assign-matmul"), 0, p.dump())
+        let s = try Session(g)
+        _ = try s.run(g.group([bump, upd]), feeds: [a: try host(Reference.data([5, 4], seed: 1)), b: try host(Reference.data([5, 3], seed: 2))])
+        let want = expectedUpdate(scale: 0.25)
+        for (x, y) in zip(try s.variable(v).doubles, want) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+    }
+
     func testReferenceInterpreterAgreesOnTheW1Step() throws {
         // The rewrite checked by the independent Float64 interpreter (assigns give the new value).
         let m = Workloads.mlp(batch: 4)

@@ -4,6 +4,7 @@ import Graph
 ///
 /// ```
 /// assignSub(v, matmul(a, b) * c)   (also c * matmul, assignAdd, no scale)
+/// assign(v, v - matmul(a, b) * c)  (also v + …, … + v: the form of NN's SGD)
 /// ```
 ///
 /// becomes one `assignMatMul(alpha: ∓c)` instruction, `v ← v + alpha · op(a) × op(b)`: a GEMM with
@@ -14,8 +15,11 @@ import Graph
 /// (`alpha` applied inside the GEMM instead of as a separate multiply):
 /// * the update is float32 or float64, the product is rank 2 with the variable's exact static shape
 ///   (no broadcast into the variable), the scale is a finite non-zero constant splat;
-/// * the product and the scaled value have no other user (neither is fetched, a control input, or read
-///   by anything else), and neither has control inputs;
+/// * the scaled value (and `v ∓ …`) has no other user (not fetched, not a control input, not read by
+///   anything else), the product has no other data user and is not fetched, and none of them has
+///   control inputs. Control inputs on the product (an optimizer waiting for every gradient) are
+///   replaced by the product's operands: what the product waited for still runs first;
+/// * in the `assign(v, v − …)` form, `v` is not assigned between its read and the update;
 /// * no factor of the product reads (directly or through a view) a variable assigned between the
 ///   product and the update, so evaluating the product at the update's position reads the same values.
 ///
@@ -31,7 +35,14 @@ public struct UpdateFusionPass: Pass {
     public func run(_ program: inout Program) throws -> [String: Int] {
         let ins = program.instructions
         guard ins.contains(where: { if case .assign = $0.op { return true } else { return false } }) else { return [:] }
-        let uses = program.useCounts()
+        // Data uses (fetches count) and control uses, separately.
+        var uses = [Int](repeating: 0, count: ins.count), controlUses = [Int](repeating: 0, count: ins.count)
+        for x in ins {
+            for j in x.inputs { uses[j] += 1 }
+            for j in x.controlInputs { controlUses[j] += 1 }
+        }
+        for o in program.outputs where o >= 0 && o < ins.count { uses[o] += 1 }
+        var controlSubstitute: [Int: [Int]] = [:]
         let guardA = AssignmentGuard(program)
         var replacements: [Int: (Op, [Int], TypeInfo)] = [:]
         var removed = [Bool](repeating: false, count: ins.count)
@@ -65,11 +76,25 @@ public struct UpdateFusionPass: Pass {
         }
 
         for (i, x) in ins.enumerated() {
-            guard case .assign(let mode) = x.op, mode != .assign, x.inputs.count == 2,
+            guard case .assign(let mode) = x.op, x.inputs.count == 2,
                   x.dtype == .float32 || x.dtype == .float64 else { continue }
-            let v = x.inputs[0], value = x.inputs[1]
+            let v = x.inputs[0]
+            var value = x.inputs[1], sign: Double = mode == .sub ? -1 : 1
+            var readOfV: Int?  // the `v ∓ …` instruction of the assign(v, v ∓ …) form
+            if mode == .assign {
+                guard case .binary(let f) = ins[value].op, f == .add || f == .sub, ins[value].inputs.count == 2,
+                      uses[value] == 1, controlUses[value] == 0, ins[value].controlInputs.isEmpty,
+                      ins[value].shape == ins[v].shape else { continue }
+                let (l, r) = (ins[value].inputs[0], ins[value].inputs[1])
+                if l == v && r != v {
+                    readOfV = value; value = r; sign = f == .sub ? -1 : 1
+                } else if f == .add && r == v && l != v {
+                    readOfV = value; value = l
+                } else { continue }
+                guard let rv = readOfV, guardA.canMove(program, inputs: [v], from: rv, to: i) else { continue }
+            }
             guard case .variable = ins[v].op, let vShape = ins[v].shape.known, vShape.count == 2,
-                  uses[value] == 1, ins[value].controlInputs.isEmpty, !removed[value],
+                  uses[value] == 1, controlUses[value] == 0, ins[value].controlInputs.isEmpty, !removed[value],
                   let (scale, mm, mul) = scaledProduct(value),
                   case .matmul(let ta, let tb) = ins[mm].op,
                   mm == value || uses[mm] == 1, ins[mm].controlInputs.isEmpty, !removed[mm],
@@ -79,7 +104,7 @@ public struct UpdateFusionPass: Pass {
             // The factors are read at the update's position instead of the product's.
             let roots = ins[mm].inputs.map(viewRoot)
             guard guardA.canMove(program, inputs: roots, from: mm, to: i) else { continue }
-            let alpha = mode == .sub ? -scale : scale
+            let alpha = sign * scale
             let op = Op.assignMatMul(transposeA: ta, transposeB: tb, alpha: alpha)
             let operands = [v] + ins[mm].inputs
             guard case .success(let t) = op.infer(inputs: operands.map { (ins[$0].dtype, ins[$0].shape) }),
@@ -87,9 +112,21 @@ public struct UpdateFusionPass: Pass {
             replacements[i] = (op, operands, t)
             removed[mm] = true
             if let mul { removed[mul] = true }
+            if let readOfV { removed[readOfV] = true }
+            if controlUses[mm] > 0 { controlSubstitute[mm] = ins[mm].inputs }
             fired += 1
         }
-        if !replacements.isEmpty { program = program.rebuilt(replacing: replacements, removed: removed) }
+        if replacements.isEmpty { return ["assign-matmul": 0] }
+        if !controlSubstitute.isEmpty {
+            // Control inputs on a removed product now name its operands (earlier instructions).
+            for k in program.instructions.indices where !program.instructions[k].controlInputs.isEmpty {
+                var seen = Set<Int>()
+                program.instructions[k].controlInputs = program.instructions[k].controlInputs
+                    .flatMap { controlSubstitute[$0] ?? [$0] }
+                    .filter { seen.insert($0).inserted }
+            }
+        }
+        program = program.rebuilt(replacing: replacements, removed: removed)
         return ["assign-matmul": fired]
     }
 }
