@@ -10,6 +10,14 @@ public enum Limits {
     /// The eight GEMMs of one W1 training step (forward 3, backward 5; dX is not needed), with
     /// the same shapes and transposes, through the same BLAS at the same thread count.
     public static func gemmOnlyW1Step(budget: Double) -> Timing {
+        let (step, free) = gemmOnlyW1Runner()
+        defer { free() }
+        return measure(warmup: 5, minReps: 20, budget: budget, step)
+    }
+
+    /// One W1 step's eight GEMMs as a closure (and a closure freeing its buffers), for timing
+    /// interleaved with other work.
+    public static func gemmOnlyW1Runner() -> (step: () -> Void, free: () -> Void) {
         let b = 128
         let dims = [784, 512, 512, 10]
         func buf(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -22,9 +30,9 @@ public enum Limits {
         let dw = (0..<3).map { buf(dims[$0] * dims[$0 + 1]) }
         let h = (0..<3).map { buf(b * dims[$0 + 1]) }
         let dh = (0..<3).map { buf(b * dims[$0 + 1]) }
-        defer { ([x] + w + dw + h + dh).forEach { $0.deallocate() } }
         let rm = CblasRowMajor, nt = CblasNoTrans, tr = CblasTrans
-        return measure(warmup: 5, minReps: 20, budget: budget) {
+        let free = { ([x] + w + dw + h + dh).forEach { $0.deallocate() } }
+        let step = {
             // forward: h_i = in_i · W_i
             var input = UnsafePointer(x)
             for i in 0..<3 {
@@ -43,6 +51,7 @@ public enum Limits {
                 }
             }
         }
+        return (step, free)
     }
 
     /// Copy bandwidth of a 256 MiB float32 buffer on all kernel threads, in GB/s (bytes read + written).

@@ -327,7 +327,7 @@ final class Emitter {
             let axes = (0..<xk.count).filter { $0 < lead || (lk[$0 - lead] == 1 && xk[$0] != 1) }
             let summed = axes.isEmpty ? ins[0] : tmp("ReduceSum", [ins[0], ints(axes)], [attr("keepdims", int: 1)])
             node("Reshape", [summed, ints(lk)], [out])
-        case .assign, .group, .fused, .fusedReduce, .sliceBackward, .gatherBackward, .conv2dBackwardInput,
+        case .assign, .assignMatMul, .group, .fused, .fusedReduce, .sliceBackward, .gatherBackward, .conv2dBackwardInput,
              .conv2dBackwardFilter, .maxPool2dBackward, .avgPool2dBackward:
             throw unsupported(n)
         }

@@ -262,7 +262,7 @@ public struct Stage: Sendable {
 /// The ordered stages of passes for each optimization level.
 ///
 /// canonicalize (O1: fold, cse, simplify, dce) → stabilize (O2) → specialize (O2) →
-/// fuse (O2: fuse-linear, fuse-elementwise, fuse-reduce) → cleanup (O1: cse, dce).
+/// fuse (O2: fuse-update, fuse-linear, fuse-elementwise, fuse-reduce) → cleanup (O1: cse, dce).
 public enum Pipeline {
     /// How many times a stage may repeat before the compiler moves on.
     public static let stageIterationCap = 4
@@ -288,6 +288,7 @@ public enum Pipeline {
                 RulePass(name: "specialize", rules: SpecializeRules.all, options: options),
             ]), repeats: true))
             list.append(Stage(name: "fuse", passes: keep([
+                UpdateFusionPass(),
                 LinearFusionPass(),
                 ElementwiseFusionPass(maxInputs: options.maxFusedInputs),
                 ReduceFusionPass(),
@@ -306,7 +307,7 @@ public enum Pipeline {
 
     /// Every pass name (for `disabledPasses`).
     public static let passNames = ["fold", "cse", "simplify", "dce", "stabilize", "specialize",
-                                   "fuse-linear", "fuse-elementwise", "fuse-reduce"]
+                                   "fuse-update", "fuse-linear", "fuse-elementwise", "fuse-reduce"]
 }
 
 /// Seconds from an arbitrary start, monotonic.

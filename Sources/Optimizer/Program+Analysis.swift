@@ -70,6 +70,7 @@ extension Op {
         case .matmul: return "matmul"
         case .fused: return "fused"
         case .linear: return "linear"
+        case .assignMatMul: return "assignMatMul"
         case .fusedReduce: return "fusedReduce"
         case .constant: return "const"
         case .transpose: return "transpose"

@@ -109,7 +109,7 @@ public struct RewriteContext {
         }
         forward.append(i)
         emittedCount = i + 1
-        if case .assign = op, let v = instructions[i].inputs.first { assignCount[v, default: 0] += 1 }
+        if op.isAssignment, let v = instructions[i].inputs.first { assignCount[v, default: 0] += 1 }
         return i
     }
 
@@ -189,7 +189,7 @@ public struct RewriteContext {
         instructions.append(ins)
         forward.append(n)
         if let key, table[key] == nil { table[key] = n }
-        if case .assign = ins.op, let v = ins.inputs.first { assignCount[v, default: 0] += 1 }
+        if ins.op.isAssignment, let v = ins.inputs.first { assignCount[v, default: 0] += 1 }
         return n
     }
 

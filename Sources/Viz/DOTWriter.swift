@@ -233,7 +233,7 @@ struct DOTWriter {
         case .constant:
             style = "filled,rounded,dashed"; extra = ", fontsize=9, fontcolor=\"#555555\""
             if item.role == .forward { fill = "#f0f0f0"; border = "#888888" }
-        case .assign, .group:
+        case .assign, .assignMatMul, .group:
             shape = "hexagon"
         case .fused, .linear, .fusedReduce:
             shape = "box3d"; if item.role == .forward { fill = "#fff4e5"; border = "#e67e22" }

@@ -22,10 +22,24 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Internal: time one W1 compile in this fresh process.", visibility: .hidden))
     var w4Child: Int?
 
+    @Option(help: "Print W1's compiled program, compile report and per-kernel profile at this level (0, 1, 2), then time it against GEMM-only.")
+    var profileW1: Int?
+
+    @Option(help: ArgumentHelp("Internal: run this many W1 steps (O2) and print the last loss (for external profilers).", visibility: .hidden))
+    var runW1: Int?
+
     func run() throws {
         if let level = w4Child {
             let (ms, loss) = try BenchSuite.compileW1Once(level: OptimizationLevel(rawValue: level) ?? .O2)
             print(ms, loss)
+            return
+        }
+        if let n = runW1 {
+            print(try BenchSuite.runW1(steps: n))
+            return
+        }
+        if let level = profileW1 {
+            print(try BenchSuite.profileW1(level: OptimizationLevel(rawValue: level) ?? .O2))
             return
         }
         let exe = CommandLine.arguments.first.flatMap { _ in selfExecutable() }

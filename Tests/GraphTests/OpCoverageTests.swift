@@ -51,9 +51,10 @@ final class OpCoverageTests: XCTestCase {
         case .fused: return "fused"
         case .linear: return "linear"
         case .fusedReduce: return "fusedReduce"
+        case .assignMatMul: return "assignMatMul"
         }
     }
-    private static let caseCount = 44
+    private static let caseCount = 45
 
     func testEveryOpCaseInfersWithConcreteShapes() {
         let f32 = DType.float32
@@ -102,6 +103,7 @@ final class OpCoverageTests: XCTestCase {
             (.fused(prog), [(f32, [2, 1]), (f32, [4])], TypeInfo(f32, [2, 4])),
             (.linear(transposeA: false, transposeB: true, activation: .gelu), [(f32, [2, 3]), (f32, [5, 3]), (f32, [5])], TypeInfo(f32, [2, 5])),
             (.fusedReduce(.mean, axes: [1], keepDims: true, prog), [(f32, [2, 4]), (f32, [4])], TypeInfo(f32, [2, 1])),
+            (.assignMatMul(transposeA: true, transposeB: false, alpha: -0.5), [(f32, [3, 5]), (f32, [4, 3]), (f32, [nil, 5])], TypeInfo(f32, [3, 5])),
         ]
         var covered = Set<String>()
         for (op, ins, expected) in cases {

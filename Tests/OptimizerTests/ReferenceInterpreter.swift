@@ -303,6 +303,10 @@ enum Ref {
             case .add: return try elementwise(x, dtype: x[0].dtype) { $0[0] + $0[1] }
             case .sub: return try elementwise(x, dtype: x[0].dtype) { $0[0] - $0[1] }
             }
+        case .assignMatMul(let ta, let tb, let alpha):
+            let mm = try matmul(x[1], x[2], ta, tb)
+            guard mm.shape == x[0].shape else { throw RefError(description: "assignMatMul shape") }
+            return try elementwise([x[0], mm], dtype: x[0].dtype) { $0[0] + alpha * $0[1] }
         case .group: return Arr(.float32, [], [0])
         default: throw RefError(description: "reference interpreter lacks \(op.name)")
         }

@@ -168,6 +168,34 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    func testFusedKernelRunsInPlaceOverADyingInput() throws {
+        // t dies at the fused region (read twice there, so it is a leaf of it); the region writes into t's
+        // buffer. Large enough for many tiles and both threads; checked against Float64 loops.
+        let n = 3 * 40_000 + 17
+        let g = Graph()
+        let x = g.placeholder("x", shape: [n])
+        let t = exp(x * 0.5)
+        let y = tanh(t * 2.0 + t * t)
+        let fetches = [y.sum(), y.max()]
+        let xv = Reference.data([n], seed: 21)
+        var sum = 0.0, mx = -Double.infinity
+        for v in xv.values {
+            let tv = Double(Float(Foundation.exp(Double(Float(v)) * 0.5)))
+            let yv = Foundation.tanh(tv * 2 + tv * tv)
+            sum += yv; mx = Swift.max(mx, yv)
+        }
+        for level in [OptimizationLevel.O0, .O2] {
+            let s = try Session(g, options: SessionOptions(level: level))
+            let r = try s.run(fetches, feeds: [x: try xv.host()])
+            XCTAssertEqual(r[0].doubles[0], sum, accuracy: 1e-4 * Swift.abs(sum), "\(level)")
+            XCTAssertEqual(r[1].doubles[0], mx, accuracy: 1e-6, "\(level)")
+            if level == .O2 {
+                let st = try s.planStats(for: fetches, feeds: [x: try xv.host()])
+                XCTAssertGreaterThan(st.inPlaceCount, 0, "the fused region reuses t's buffer: \(st)")
+            }
+        }
+    }
+
     // MARK: Threads
 
     func testConcurrentRunsMatchSerial() throws {

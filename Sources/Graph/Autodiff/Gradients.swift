@@ -372,7 +372,7 @@ enum Autodiff {
         case .oneHot: return c.each { _ in .nonDifferentiable("oneHot is not differentiable with respect to its indices") }
         case .softmaxCrossEntropy: return try softmaxCrossEntropyRule(c)
         case .random: return c.each { _ in .nonDifferentiable("random numbers are not differentiable") }
-        case .assign: return c.each { _ in .nonDifferentiable("assignments are not differentiable") }
+        case .assign, .assignMatMul: return c.each { _ in .nonDifferentiable("assignments are not differentiable") }
         case .group: return c.each { _ in .nonDifferentiable("group is not differentiable") }
         case .broadcastLike: return c.each { $0 == 0 ? .gradient(c.make(.sumLike, [c.g, c.x(0)])) : .zero }
         case .sumLike: return c.each { $0 == 0 ? .gradient(c.make(.broadcastLike, [c.g, c.x(0)])) : .zero }

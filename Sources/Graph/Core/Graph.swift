@@ -216,7 +216,7 @@ extension Op {
         case .logSoftmax: return "logSoftmax"
         case .oneHot: return "oneHot"
         case .constant: return "const"
-        case .assign: return name
+        case .assign, .assignMatMul: return name
         case .random: return name
         default: return name
         }

@@ -29,7 +29,7 @@ extension Op {
              .reshapeLike, .sliceBackward, .maxPool2dBackward, .avgPool2dBackward:
             return 2
         case .select, .gatherBackward, .conv2dBackwardInput, .conv2dBackwardFilter: return 3
-        case .linear: return 3
+        case .linear, .assignMatMul: return 3
         case .concat, .group, .random, .fused, .fusedReduce: return nil
         }
     }
@@ -100,6 +100,22 @@ extension Op {
             return mm
         case .fusedReduce(let f, let axes, let keep, let p):
             return try Inference.reduce(f, (p.resultDType, try Inference.fused(p, ins).shape), axes, keep)
+        case .assignMatMul(let ta, let tb, _):
+            guard ins[1].1.rank == 2, ins[2].1.rank == 2 else {
+                throw InferenceProblem("assignMatMul needs rank-2 factors, got \(ins[1].1) and \(ins[2].1)", dtype: ins[0].0, shape: ins[0].1)
+            }
+            let mm = try Inference.matmul(ins[1], ins[2], ta, tb)
+            guard mm.dtype == ins[0].0 else {
+                throw InferenceProblem("cannot add a \(mm.dtype) product to a \(ins[0].0) variable", dtype: ins[0].0, shape: ins[0].1)
+            }
+            let fits = ins[0].1.rank == 2 && !zip(ins[0].1.dims, mm.shape.dims).contains { v, p in
+                if let v, let p { return v != p }
+                return false
+            }
+            guard fits else {
+                throw InferenceProblem("cannot add a product of shape \(mm.shape) to a variable of shape \(ins[0].1)", dtype: ins[0].0, shape: ins[0].1)
+            }
+            return TypeInfo(ins[0].0, ins[0].1)
         }
     }
 }

@@ -307,6 +307,10 @@ public enum Op: Hashable, Sendable {
     case fused(FusedProgram)
     /// `activation(a × b + bias)`: inputs [a, b, bias]; bias broadcasts over the last axis.
     case linear(transposeA: Bool, transposeB: Bool, activation: UnaryFunction?)
+    /// `v ← v + alpha · op(a) × op(b)` in place: inputs [variable, a, b] (rank 2, the product shaped like
+    /// the variable); gives the new value. An update like `assignSub(v, (aᵀ × b) · lr)` (an SGD step)
+    /// as one GEMM with β = 1 into the variable's memory (the optimizer's `fuse-update` pass).
+    case assignMatMul(transposeA: Bool, transposeB: Bool, alpha: Double)
     /// A reduction of a fused elementwise expression of the inputs (`sum(x * y)`).
     case fusedReduce(ReduceFunction, axes: [Int], keepDims: Bool, FusedProgram)
 }
@@ -367,6 +371,9 @@ extension Op {
         case .fused(let p): return "fused(\(p.steps.count))"
         case .linear(_, _, let a): return "linear" + (a.map { "+" + $0.name } ?? "")
         case .fusedReduce(let f, let axes, _, let p): return "fused\(f.rawValue)\(axes)(\(p.steps.count))"
+        case .assignMatMul(let ta, let tb, let alpha):
+            let flags = (ta ? ["tA"] : []) + (tb ? ["tB"] : [])
+            return "assignMatMul(" + (flags + ["α=\(alpha)"]).joined(separator: ",") + ")"
         }
     }
 
@@ -389,7 +396,15 @@ extension Op {
     /// Whether the op has effects or draws fresh random numbers (never folded, merged or pruned when fetched).
     public var hasSideEffects: Bool {
         switch self {
-        case .assign, .group, .random, .variable, .placeholder: return true
+        case .assign, .assignMatMul, .group, .random, .variable, .placeholder: return true
+        default: return false
+        }
+    }
+
+    /// Whether the op updates the variable that is its input 0 (`assign`, `assignAdd`, `assignSub`, `assignMatMul`).
+    public var isAssignment: Bool {
+        switch self {
+        case .assign, .assignMatMul: return true
         default: return false
         }
     }

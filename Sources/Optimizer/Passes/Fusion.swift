@@ -7,7 +7,7 @@ struct AssignmentGuard {
 
     init(_ program: Program) {
         for (i, ins) in program.instructions.enumerated() {
-            if case .assign = ins.op, let v = ins.inputs.first { positions[v, default: []].append(i) }
+            if ins.op.isAssignment, let v = ins.inputs.first { positions[v, default: []].append(i) }
         }
     }
 

@@ -48,6 +48,31 @@ enum MatMulKernels {
         _ = rb
     }
 
+    /// `v ← v + alpha · op(a) × op(b)` (rank-2 operands, `v` of shape m × n): one GEMM with β = 1
+    /// into `v`'s memory. When an operand overlaps `v` (a node built by hand), the product goes
+    /// through a temporary first, so the operand is read before `v` changes.
+    static func assignMatMul<T: KernelFloat>(_: T.Type, v: UnsafeMutableRawPointer, m: Int, n: Int, k: Int, alpha: Double,
+                                             a: UnsafeRawPointer, transposeA ta: Bool, b: UnsafeRawPointer, transposeB tb: Bool) {
+        if m == 0 || n == 0 || k == 0 { return }  // v + alpha · 0 = v
+        let size = MemoryLayout<T>.stride
+        let vLo = UInt(bitPattern: v), vHi = vLo + UInt(m * n * size)
+        func overlaps(_ p: UnsafeRawPointer, _ count: Int) -> Bool {
+            let lo = UInt(bitPattern: p), hi = lo + UInt(count * size)
+            return lo < vHi && vLo < hi
+        }
+        let ap = a.assumingMemoryBound(to: T.self), bp = b.assumingMemoryBound(to: T.self)
+        let cp = v.assumingMemoryBound(to: T.self)
+        let lda = ta ? m : k, ldb = tb ? k : n
+        if overlaps(a, m * k) || overlaps(b, k * n) {
+            let tmp = UnsafeMutablePointer<T>.allocate(capacity: m * n)
+            defer { tmp.deallocate() }
+            T.gemm(ta, tb, m, n, k, T(alpha), ap, lda, bp, ldb, 0, tmp, n)
+            for i in 0..<(m * n) { cp[i] += tmp[i] }
+            return
+        }
+        T.gemm(ta, tb, m, n, k, T(alpha), ap, lda, bp, ldb, 1, cp, n)
+    }
+
     /// `out = activation(op(a) × op(b) + bias)`: bias broadcast into `out`, GEMM accumulates, activation in place.
     static func linear<T: KernelFloat>(_ t: T.Type, dtype: DType, a: UnsafeRawPointer, aShape: [Int], transposeA: Bool,
                                        b: UnsafeRawPointer, bShape: [Int], transposeB: Bool,

@@ -120,6 +120,19 @@ enum KernelFactory {
                                                   bias: p[bias], biasShape: bs, activation: act, out: p[o], outShape: outShape) }
             }))
 
+        case .assignMatMul(let ta, let tb, let alpha):
+            let v = a[0], x = a[1], y = a[2], vs = inShape(0), xs = inShape(1), ys = inShape(2)
+            guard vs.count == 2, xs.count == 2, ys.count == 2 else { throw fail("assignMatMul needs rank-2 operands") }
+            let m = ta ? xs[1] : xs[0], k = ta ? xs[0] : xs[1], kb = tb ? ys[1] : ys[0], n = tb ? ys[0] : ys[1]
+            guard k == kb, [m, n] == vs else {
+                throw fail("the product \(xs)\(ta ? "ᵀ" : "") × \(ys)\(tb ? "ᵀ" : "") does not fit the variable's shape \(vs)")
+            }
+            return Made(kernel: try float(outType, fail, {
+                { p, _, _ in MatMulKernels.assignMatMul(Float.self, v: p[v], m: m, n: n, k: k, alpha: alpha, a: p[x], transposeA: ta, b: p[y], transposeB: tb) }
+            }, {
+                { p, _, _ in MatMulKernels.assignMatMul(Double.self, v: p[v], m: m, n: n, k: k, alpha: alpha, a: p[x], transposeA: ta, b: p[y], transposeB: tb) }
+            }))
+
         // MARK: Reductions
         case .reduce(let f, let axes, _):
             return reduce(f, x: a[0], shape: inShape(0), axes: axes, dtype: inType(0), o: o)

@@ -82,7 +82,7 @@ enum PlanBuilder {
             case .variable: storage[i] = .variable(variableIndex[x.origin ?? -1] ?? 0)
             case .constant(let t): storage[i] = .constant(t.storage)
             case .group: storage[i] = .constant(zeroScalar)
-            case .assign:
+            case .assign, .assignMatMul:
                 let v = x.inputs[0]
                 guard case .variable(let k) = storage[v] else {
                     throw fail(i, "only a variable can be assigned to; '\(ins[v].name)' is a \(ins[v].op.name)")
@@ -107,7 +107,7 @@ enum PlanBuilder {
         for (i, x) in ins.enumerated() {
             if x.op.isSource { continue }
             var isAssign = false
-            if case .assign = x.op { isAssign = true }
+            if x.op.isAssignment { isAssign = true }
             if aliasOf[i] != nil && !isAssign { continue }
             if case .group = x.op { continue }
             let made = try KernelFactory.make(x.op, inputs: x.inputs, output: i, dtypes: dtypes, shapes: shapes,
@@ -139,7 +139,7 @@ enum PlanBuilder {
             } else if isArena(i) {
                 var reused: Int? = nil
                 switch x.op {
-                case .unary, .binary:
+                case .unary, .binary, .fused:
                     for u in x.inputs {
                         let r = root[u]
                         if isArena(r), rootLast[r] == i, bytes[r] == bytes[i], dtypes[u] == dtypes[i], shapes[u] == shapes[i] {
@@ -194,7 +194,7 @@ enum PlanBuilder {
             if kernels[i] == nil && !copyOut { continue }
             let numeric: Bool
             switch x.op {
-            case .assign: numeric = true
+            case .assign, .assignMatMul: numeric = true
             default: numeric = kernels[i] != nil && dtypes[i].isFloatingPoint
             }
             steps.append(PlanStep(instruction: i, kernel: kernels[i], scratchOffset: scratchOffset[i],
