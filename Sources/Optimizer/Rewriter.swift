@@ -211,8 +211,8 @@ public struct RewriteContext {
     mutating func replace(_ old: Int, with new: Int) { forward[old] = new }
 
     /// Whether replacing `n` by `r` (with the instructions from `mark` on made by the rule) would
-    /// read a variable, which `n` did not read directly, after an assignment to it: the value read
-    /// would then be the new one.
+    /// read a variable, which `n` did not read directly, after an assignment to it (the value read
+    /// would then be the new one), or would make `n` the variable itself across an assignment.
     func movesVariableRead(_ n: Int, to r: Int, mark: Int) -> Bool {
         guard !assignCount.isEmpty else { return false }
         func assigned(_ v: Int) -> Bool {
@@ -221,6 +221,11 @@ public struct RewriteContext {
         }
         let direct = instructions[n].inputs
         if assigned(r) && !direct.contains(r) { return true }
+        // `n` itself standing for the variable: a fetch of the variable is its value at the
+        // variable's place, so an assignment between the two would change what is fetched.
+        if assigned(r) && r < n && (r + 1..<n).contains(where: { k in instructions[k].op.isAssignment && instructions[k].inputs.first == r }) {
+            return true
+        }
         for k in Swift.max(mark, 0)..<count where k != n {
             for v in instructions[k].inputs where assigned(v) && !direct.contains(v) { return true }
         }

@@ -109,3 +109,21 @@ final class SessionValueTests: XCTestCase {
         XCTAssertEqual(report.fired("linear+activation"), 2)
     }
 }
+
+/// Reads of a variable keep their place relative to its assignments through rewrites that
+/// return an operand (x · 1 → x): O2 must read what O0 reads.
+final class VariableReadOrderTests: XCTestCase {
+    func testIdentityRewritesOfAVariableReadAfterAnAssignment() throws {
+        for level in [OptimizationLevel.O0, .O2] {
+            let g = Graph()
+            let v = g.variable("v", initializer: .zeros, shape: [2])
+            let before = v * 1.0
+            let up = v.assign(v + 1)
+            let after = v * 1.0
+            let s = try Session(g, options: SessionOptions(level: level))
+            let r = try s.run([before, up, after])
+            XCTAssertEqual(r[0].floats, [0, 0], "\(level): read before the update")
+            XCTAssertEqual(r[2].floats, [1, 1], "\(level): read after the update")
+        }
+    }
+}
