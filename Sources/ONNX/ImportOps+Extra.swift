@@ -75,13 +75,19 @@ extension NodeContext {
         return `where`(maskT, x, scalar(0, x.dtype))
     }
 
-    func cumSumOp() throws -> Tensor {
-        var x = try input(0)
+    /// CumSum's and CumProd's input, axis (a static scalar), its known length (at most
+    /// `maxLength`) and the exclusive and reverse flags.
+    func cumulativeArguments(maxLength: Int) throws -> (x: Tensor, axis: Int, length: Int, exclusive: Bool, reverse: Bool) {
+        let x = try input(0)
         guard let av = try staticValue(1, "axis").scalarValue else { throw fail("axis must be a scalar") }
         let a = try axis(Int(av), rank: x.rank)
-        guard let n = x.shape.dims[a] else { throw fail("CumSum needs a known length on axis \(a)") }
-        guard n <= 1 << 13 else { throw fail("CumSum over \(n) elements is not supported") }
-        let exclusive = try int("exclusive", 0) != 0, reverse = try int("reverse", 0) != 0
+        guard let n = x.shape.dims[a] else { throw fail("\(node.opType) needs a known length on axis \(a)") }
+        guard n <= maxLength else { throw fail("\(node.opType) over \(n) elements is not supported") }
+        return (x, a, n, try int("exclusive", 0) != 0, try int("reverse", 0) != 0)
+    }
+
+    func cumSumOp() throws -> Tensor {
+        var (x, a, n, exclusive, reverse) = try cumulativeArguments(maxLength: 1 << 13)
         let dtype = x.dtype
         if !dtype.isFloatingPoint { x = x.cast(to: .float64) }
         // out_j = Σ_i x_i T[i][j] with a triangular 0/1 matrix T.

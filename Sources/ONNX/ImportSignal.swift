@@ -48,12 +48,7 @@ extension NodeContext {
     }
 
     func cumProdOp() throws -> Tensor {
-        let x = try input(0)
-        guard let av = try staticValue(1, "axis").scalarValue else { throw fail("axis must be a scalar") }
-        let a = try axis(Int(av), rank: x.rank)
-        guard let n = x.shape.dims[a] else { throw fail("CumProd needs a known length on axis \(a)") }
-        guard n <= 1 << 12 else { throw fail("CumProd over \(n) elements is not supported") }
-        let exclusive = try int("exclusive", 0) != 0, reverse = try int("reverse", 0) != 0
+        let (x, a, n, exclusive, reverse) = try cumulativeArguments(maxLength: 1 << 12)
         let order = reverse ? Array((0..<n).reversed()) : Array(0..<n)
         var slices = [Tensor?](repeating: nil, count: n)
         var running: Tensor?

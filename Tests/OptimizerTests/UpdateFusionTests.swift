@@ -26,6 +26,14 @@ final class UpdateFusionTests: XCTestCase {
         return (g, v, a, b, mm, scaled, upd)
     }
 
+    /// A zero [4, 3] variable and the product aᵀ × b of placeholders a [5, 4], b [5, 3].
+    private func zeroUpdateOperands() -> (g: Graph, v: Tensor, mm: Tensor, b: Tensor) {
+        let g = Graph()
+        let v = g.variable("v", initializer: .zeros, shape: [4, 3])
+        let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
+        return (g, v, a.matmul(b, transposeA: true), b)
+    }
+
     private func smallFeeds(_ t: (g: Graph, v: Tensor, a: Tensor, b: Tensor, mm: Tensor, scaled: Tensor, upd: Tensor),
                             dtype: DType = .float32) throws -> [Tensor: HostTensor] {
         [t.a: try host(Reference.data([5, 4], seed: 1), dtype), t.b: try host(Reference.data([5, 3], seed: 2), dtype)]
@@ -58,10 +66,7 @@ final class UpdateFusionTests: XCTestCase {
 
     func testFiresForAddSubAndEitherOperandOrder() throws {
         for (form, alpha) in [("sub", -0.25), ("add", 0.25), ("c*mm", -0.25), ("plain", -1.0)] {
-            let g = Graph()
-            let v = g.variable("v", initializer: .zeros, shape: [4, 3])
-            let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
-            let mm = a.matmul(b, transposeA: true)
+            let (_, v, mm, _) = zeroUpdateOperands()
             let upd: Tensor
             switch form {
             case "add": upd = v.assignAdd(mm * 0.25)
@@ -94,10 +99,7 @@ final class UpdateFusionTests: XCTestCase {
     func testDoesNotFireWhenUnsafeOrInexact() throws {
         // A scale that is not a constant, or zero (0 · NaN must stay NaN), or not finite.
         for kind in ["placeholder", "zero", "inf", "broadcast", "disabled", "control"] {
-            let g = Graph()
-            let v = g.variable("v", initializer: .zeros, shape: [4, 3])
-            let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
-            let mm = a.matmul(b, transposeA: true)
+            let (g, v, mm, b) = zeroUpdateOperands()
             let upd: Tensor
             switch kind {
             case "placeholder": upd = v.assignSub(mm * g.placeholder("lr", shape: []))
@@ -276,10 +278,7 @@ final class UpdateFusionTests: XCTestCase {
     func testFiresForTheAssignFormAndNNsSGD() throws {
         // assign(v, v - mm·c), assign(v, mm·c + v), assign(v, v - mm).
         for form in ["sub", "add-left", "plain"] {
-            let g = Graph()
-            let v = g.variable("v", initializer: .zeros, shape: [4, 3])
-            let a = g.placeholder("a", shape: [5, 4]), b = g.placeholder("b", shape: [5, 3])
-            let mm = a.matmul(b, transposeA: true)
+            let (_, v, mm, _) = zeroUpdateOperands()
             let upd: Tensor
             switch form {
             case "add-left": upd = v.assign(mm * 0.25 + v)
