@@ -350,3 +350,59 @@ extension NodeContext {
         return try apply(x.reshaped([outer ?? -1, inner ?? -1]), 1).reshaped(known)
     }
 }
+
+extension NodeContext {
+    /// LRN: x / (bias + alpha / size · Σ x² over a window of `size` channels)^beta, the window
+    /// [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉] clipped to the channels (zero-padded sums).
+    func lrnOp() throws -> Tensor {
+        let x = try input(0)
+        guard x.dtype.isFloatingPoint, x.rank >= 3, let channels = x.shape.dims[1] else {
+            throw fail("needs a float input [N, C, …] with known C, got \(x.dtype)\(x.shape)")
+        }
+        let size = try int("size", 0)
+        guard size >= 1, size <= 4096 else { throw fail("size must be in 1...4096, got \(size)") }
+        let alpha = try float("alpha", 0.0001), beta = try float("beta", 0.75), bias = try float("bias", 1)
+        let before = (size - 1) / 2, after = size - 1 - before
+        var pads = [(Int, Int)](repeating: (0, 0), count: x.rank)
+        pads[1] = (before, after)
+        let squares = (x * x).padded(pads, value: 0)
+        var sum: Tensor?
+        for k in 0..<size {
+            let s = sliceAxis(squares, axis: 1, begin: k, end: k + channels)
+            sum = sum.map { $0 + s } ?? s
+        }
+        guard let total = sum else { throw fail("empty window") }
+        let denom = (total * (alpha / Double(size)) + bias)
+        return x / (beta == 0.5 ? sqrt(denom) : denom.pow(beta))
+    }
+}
+
+extension NodeContext {
+    /// AffineGrid: for every output position the homogeneous normalized coordinates
+    /// (x, y[, z], 1) — a constant for the known size — times θᵀ, as one batched matmul.
+    func affineGridOp() throws -> Tensor {
+        let theta = try input(0)
+        let size = try staticInts(1, "size")
+        guard size.count == 4 || size.count == 5, size.allSatisfy({ $0 >= 1 }) else { throw fail("size \(size) must be [N, C, H, W] or [N, C, D, H, W]") }
+        let spatial = Array(size[2...])
+        try checkShape(spatial + [spatial.count + 1], "grid")
+        let align = try int("align_corners", 0) != 0
+        func coordinate(_ i: Int, _ n: Int) -> Double {
+            align ? (n == 1 ? -1 : -1 + 2 * Double(i) / Double(n - 1)) : -1 + (2 * Double(i) + 1) / Double(n)
+        }
+        let count = spatial.reduce(1, *), r = spatial.count
+        var base = [Double]()
+        base.reserveCapacity(count * (r + 1))
+        for p in 0..<count {
+            var rest = p, index = [Int](repeating: 0, count: r)
+            for a in stride(from: r - 1, through: 0, by: -1) { index[a] = rest % spatial[a]; rest /= spatial[a] }
+            for a in stride(from: r - 1, through: 0, by: -1) { base.append(coordinate(index[a], spatial[a])) }   // x first
+            base.append(1)
+        }
+        guard theta.rank == 3, theta.shape.dims[1] == r, theta.shape.dims[2] == r + 1 else {
+            throw fail("theta must be [N, \(r), \(r + 1)] for size \(size), got \(theta.shape)")
+        }
+        let grid = g.constant(try HostTensor(base, shape: [count, r + 1]).converted(to: theta.dtype))
+        return grid.matmul(theta, transposeB: true).reshaped([-1] + spatial + [r])   // [N, …, r]
+    }
+}

@@ -86,6 +86,8 @@ extension NodeContext {
         case "GatherND": return [try gatherNDOp()]
         case "HannWindow", "HammingWindow", "BlackmanWindow": return [try windowOp()]
         case "LpPool": return [try lpPoolOp()]
+        case "LRN": return [try lrnOp()]
+        case "AffineGrid": return [try affineGridOp()]
         case "CumProd": return [try cumProdOp()]
         case "ScatterND": return [try scatterNDOp()]
         case "ScatterElements", "Scatter": return [try scatterElementsOp()]

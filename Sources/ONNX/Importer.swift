@@ -226,7 +226,7 @@ final class ImportContext {
         var pending = [Int](repeating: 0, count: nodes.count)
         var users: [[Int]] = Array(repeating: [], count: nodes.count)
         for (i, n) in nodes.enumerated() {
-            for name in Set(n.input) where !name.isEmpty {
+            for name in Set(n.input).union(Self.outerReferences(of: n)) where !name.isEmpty {
                 if let p = producer[name] {
                     pending[i] += 1
                     users[p].append(i)
@@ -250,6 +250,23 @@ final class ImportContext {
                                  "the graph has a cycle through \(stuck.count) node(s): \(names.joined(separator: ", "))")
         }
         return order
+    }
+
+    /// The outer-scope values a node's subgraphs (If branches, Loop bodies) read: what their
+    /// nodes use and do not define themselves — dependencies as real as the node's inputs.
+    static func outerReferences(of node: Onnx_NodeProto) -> Set<String> {
+        var refs = Set<String>()
+        for a in node.attribute {
+            for sub in (a.hasG ? [a.g] : []) + a.graphs {
+                var defined = Set(sub.input.map(\.name) + sub.initializer.map(\.name))
+                for n in sub.node { defined.formUnion(n.output) }
+                for n in sub.node {
+                    for name in Set(n.input).union(outerReferences(of: n)) where !defined.contains(name) { refs.insert(name) }
+                }
+                for o in sub.output where !defined.contains(o.name) { refs.insert(o.name) }
+            }
+        }
+        return refs
     }
 
     /// Ops whose outputs are (rearranged) input values.

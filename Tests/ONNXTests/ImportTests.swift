@@ -172,6 +172,19 @@ final class ImportTests: XCTestCase {
         XCTAssertThrowsError(try M.run(dynamic, ["x": x])) { e in XCTAssertTrue("\(e)".contains("never ends"), "\(e)") }
     }
 
+    /// A branch may read an outer value produced by a node listed after the If: that is a
+    /// dependency too (the If is converted after it).
+    func testSubgraphsDependOnTheOuterValuesTheyRead() throws {
+        let thenB = M.subgraph([M.node("Mul", ["late", "late"], ["t"])], inputs: [], outputs: ["t"])
+        let elseB = M.subgraph([], inputs: [], outputs: ["late"])
+        let model = M.model([M.node("If", ["c"], ["y"], [M.graph("then_branch", thenB), M.graph("else_branch", elseB)]),
+                             M.node("Neg", ["x"], ["late"])],
+                            inputs: [M.value("x", [2]), M.value("c", .bool, [])], outputs: ["y"])
+        let x = try HostTensor([1, -3] as [Float], shape: [2])
+        XCTAssertEqual(try M.run(model, ["x": x, "c": HostTensor(scalar: true)])[0].floats, [1, 9])
+        XCTAssertEqual(try M.run(model, ["x": x, "c": HostTensor(scalar: false)])[0].floats, [-1, 3])
+    }
+
     /// If with a known condition inlines one branch; with a run-time condition it selects.
     func testIfInlinesOrSelects() throws {
         let thenB = M.subgraph([M.node("Mul", ["x", "x"], ["t"])], inputs: [], outputs: ["t"])
@@ -348,6 +361,24 @@ final class ImportTests: XCTestCase {
         for (g, w) in zip(out[0].doubles, [0, 0.5, 1, 0.5]) { XCTAssertEqual(g, w, accuracy: 1e-7) }
         XCTAssertEqual(out[1].floats, [60, 20, 5, 1])
         XCTAssertEqual(out[2].floats, [3, 5])   // windows (pad, 3) and (3, 4): √9, √25
+    }
+
+    /// AffineGrid: the identity transform gives the normalized coordinates (x, y) themselves.
+    func testAffineGridIdentity() throws {
+        let model = M.model([M.node("AffineGrid", ["theta", "size"], ["grid"], [M.int("align_corners", 1)])],
+                            inputs: [M.value("theta", [1, 2, 3])], outputs: ["grid"],
+                            initializers: [("size", HostTensor([Int64(1), 1, 2, 3]))], opset: 20)
+        let out = try M.run(model, ["theta": try HostTensor([1, 0, 0, 0, 1, 0] as [Float], shape: [1, 2, 3])])
+        XCTAssertEqual(out[0].shape, [1, 2, 3, 2])
+        XCTAssertEqual(out[0].floats, [-1, -1, 0, -1, 1, -1, -1, 1, 0, 1, 1, 1])
+    }
+
+    /// LRN over a window of 3 channels, clipped at the edges: x / (1 + Σx²).
+    func testLRN() throws {
+        let model = M.model([M.node("LRN", ["x"], ["y"], [M.int("size", 3), M.float("alpha", 3), M.float("beta", 1), M.float("bias", 1)])],
+                            inputs: [M.value("x", [1, 3, 1, 1])], outputs: ["y"])
+        let y = try M.run(model, ["x": try HostTensor([1, 2, 3] as [Float], shape: [1, 3, 1, 1])])[0].doubles
+        for (g, w) in zip(y, [1.0 / 6, 2.0 / 15, 3.0 / 14]) { XCTAssertEqual(g, w, accuracy: 1e-6) }
     }
 
     func testErrorsNameTheNode() throws {
