@@ -88,6 +88,7 @@ extension NodeContext {
         case "LpPool": return [try lpPoolOp()]
         case "LRN": return [try lrnOp()]
         case "AffineGrid": return [try affineGridOp()]
+        case "GridSample": return [try gridSampleOp()]
         case "CumProd": return [try cumProdOp()]
         case "ScatterND": return [try scatterNDOp()]
         case "ScatterElements", "Scatter": return [try scatterElementsOp()]

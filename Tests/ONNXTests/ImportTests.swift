@@ -373,6 +373,17 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[0].floats, [-1, -1, 0, -1, 1, -1, -1, 1, 0, 1, 1, 1])
     }
 
+    /// GridSample, bilinear with zero padding: a pixel centre, the middle of four pixels, and a
+    /// corner half outside on both axes (a quarter of the corner pixel).
+    func testGridSampleBilinearZeros() throws {
+        let model = M.model([M.node("GridSample", ["x", "grid"], ["y"], [M.str("mode", "linear")])],
+                            inputs: [M.value("x", [1, 1, 2, 2]), M.value("grid", [1, 1, 3, 2])], outputs: ["y"], opset: 20)
+        let out = try M.run(model, ["x": try HostTensor([1, 2, 3, 4] as [Float], shape: [1, 1, 2, 2]),
+                                    "grid": try HostTensor([-0.5, -0.5, 0, 0, -1, -1] as [Float], shape: [1, 1, 3, 2])])
+        XCTAssertEqual(out[0].shape, [1, 1, 1, 3])
+        XCTAssertEqual(out[0].floats, [1, 2.5, 0.25])
+    }
+
     /// LRN over a window of 3 channels, clipped at the edges: x / (1 + Σx²).
     func testLRN() throws {
         let model = M.model([M.node("LRN", ["x"], ["y"], [M.int("size", 3), M.float("alpha", 3), M.float("beta", 1), M.float("bias", 1)])],
