@@ -136,6 +136,7 @@ SG_CLONES static void NAME(int32_t op, const T *X, T *Y, int64_t n) { \
     case SG_SIGN: SG_LOOP(n, Y[i] = (T)((X[i] > 0) - (X[i] < 0))) break; \
     case SG_SQUARE: SG_LOOP(n, Y[i] = (T)((UT)X[i] * (UT)X[i])) break; \
     case SG_RELU: SG_LOOP(n, Y[i] = X[i] > 0 ? X[i] : 0) break; \
+    case SG_BNOT: SG_LOOP(n, Y[i] = (T)~(UT)X[i]) break; \
     default: if (X != Y) memmove(Y, X, (size_t)n * sizeof(T)); break; \
     } \
 }
@@ -215,6 +216,11 @@ SG_CLONES static void NAME(int32_t op, const T *A, const T *B, void *out, int64_
     case SG_LE: SG_LOOP(n, Z[i] = A[i] <= B[i]) break; \
     case SG_GT: SG_LOOP(n, Z[i] = A[i] > B[i]) break; \
     case SG_GE: SG_LOOP(n, Z[i] = A[i] >= B[i]) break; \
+    case SG_BAND: SG_LOOP(n, Y[i] = (T)((UT)A[i] & (UT)B[i])) break; \
+    case SG_BOR: SG_LOOP(n, Y[i] = (T)((UT)A[i] | (UT)B[i])) break; \
+    case SG_BXOR: SG_LOOP(n, Y[i] = (T)((UT)A[i] ^ (UT)B[i])) break; \
+    case SG_SHL: SG_LOOP(n, Y[i] = (B[i] < 0 || B[i] >= (T)(8 * sizeof(T))) ? 0 : (T)((UT)A[i] << B[i])) break; \
+    case SG_SHR: SG_LOOP(n, Y[i] = (B[i] < 0 || B[i] >= (T)(8 * sizeof(T))) ? 0 : (T)((UT)A[i] >> B[i])) break; \
     case SG_AND: SG_LOOP(n, Z[i] = (A[i] != 0) & (B[i] != 0)) break; \
     default: SG_LOOP(n, Z[i] = (A[i] != 0) | (B[i] != 0)) break; \
     } \

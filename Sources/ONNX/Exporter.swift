@@ -223,6 +223,11 @@ final class Emitter {
             case .greaterEqual: node("GreaterOrEqual", ins, [out])
             case .logicalAnd: node("And", ins, [out])
             case .logicalOr: node("Or", ins, [out])
+            case .bitwiseAnd: node("BitwiseAnd", ins, [out])
+            case .bitwiseOr: node("BitwiseOr", ins, [out])
+            case .bitwiseXor: node("BitwiseXor", ins, [out])
+            case .shiftLeft: node("BitShift", ins, [out], [attr("direction", string: "LEFT")])
+            case .shiftRight: node("BitShift", ins, [out], [attr("direction", string: "RIGHT")])
             }
         case .select: node("Where", ins, [out])
         case .cast(let to): node("Cast", ins, [out], [attr("to", int: Int(ONNXTensor.code(of: to)))])
@@ -368,6 +373,7 @@ final class Emitter {
         case .ceil: node("Ceil", [x], [out])
         case .round: node("Round", [x], [out])
         case .logicalNot: node("Not", [x], [out])
+        case .bitwiseNot: node("BitwiseNot", [x], [out])
         case .narrow(let format):
             // A cast to the narrow type and back.
             let code = ONNXTensor.code(of: format.kind)

@@ -222,3 +222,38 @@ extension NodeContext {
         return x.cast(to: to).narrow(to: format)
     }
 }
+
+extension NodeContext {
+    /// BitwiseAnd/Or/Xor/Not and BitShift on integers; results wrap to the ONNX type of the first
+    /// input when it is narrower than the IR's (uint8 ≪ 4 keeps 8 bits).
+    func bitwiseOp(_ op: String) throws -> Tensor {
+        let a = try input(0)
+        guard a.dtype.isInteger else { throw fail("\(op) needs integer inputs, got \(a.dtype)") }
+        var y: Tensor
+        switch op {
+        case "BitwiseNot": y = bitwiseNot(a)
+        case "BitShift":
+            let direction = try string("direction", "")
+            guard direction == "LEFT" || direction == "RIGHT" else { throw fail("direction must be LEFT or RIGHT, got '\(direction)'") }
+            let b = try input(1)
+            let signed = [3, 5, 6, 7, 22, 26].contains(elemType(0) ?? ONNXTensor.code(of: a.dtype))
+            if direction == "LEFT" {
+                y = shiftLeft(a, b)
+            } else if signed {
+                // Arithmetic: a negative value is the complement of a non-negative one shifted logically.
+                let negative = a .< g.constant(HostTensor(filled: 0, dtype: a.dtype, shape: []))
+                y = `where`(negative, bitwiseNot(shiftRight(bitwiseNot(a), b)), shiftRight(a, b))
+            } else {
+                y = shiftRight(a, b)
+            }
+        default:
+            let b = try input(1)
+            y = op == "BitwiseAnd" ? bitwiseAnd(a, b) : (op == "BitwiseOr" ? bitwiseOr(a, b) : bitwiseXor(a, b))
+        }
+        if let code = elemType(0) {
+            outputElemType = code
+            if let kind = ONNXTensor.narrowKind(ofCode: code), !kind.isFloatingPoint { y = y.narrow(to: NarrowFormat(kind)) }
+        }
+        return y
+    }
+}

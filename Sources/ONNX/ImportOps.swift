@@ -89,6 +89,7 @@ extension NodeContext {
         case "LRN": return [try lrnOp()]
         case "AffineGrid": return [try affineGridOp()]
         case "GridSample": return [try gridSampleOp()]
+        case "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "BitShift": return [try bitwiseOp(op)]
         case "CumProd": return [try cumProdOp()]
         case "ScatterND": return [try scatterNDOp()]
         case "ScatterElements", "Scatter": return [try scatterElementsOp()]

@@ -94,7 +94,7 @@ enum StaticEval {
                 case .greaterEqual: out[i] = x >= y ? 1 : 0
                 case .logicalAnd: out[i] = (x != 0 && y != 0) ? 1 : 0
                 case .logicalOr: out[i] = (x != 0 || y != 0) ? 1 : 0
-                case .pow: return nil
+                case .pow, .bitwiseAnd, .bitwiseOr, .bitwiseXor, .shiftLeft, .shiftRight: return nil  // the kernels' fallback
                 }
             }
             return make(out, node.dtype, outShape)

@@ -384,6 +384,22 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(out[0].floats, [1, 2.5, 0.25])
     }
 
+    /// BitShift: uint8 wraps at 8 bits; a signed right shift is arithmetic, and a count at or
+    /// past the width gives -1 for negative values; BitwiseNot of uint8.
+    func testBitShiftAndBitwiseNot() throws {
+        var model = M.model([M.node("BitShift", ["u", "k"], ["l"], [M.str("direction", "LEFT")]),
+                             M.node("BitwiseNot", ["u"], ["n"]),
+                             M.node("BitShift", ["s", "k"], ["r"], [M.str("direction", "RIGHT")])],
+                            inputs: [M.value("u", .int32, [3]), M.value("s", .int32, [3]), M.value("k", .int32, [3])], outputs: ["l", "n", "r"], opset: 18)
+        model.graph.input[0].type.tensorType.elemType = 2    // uint8
+        model.graph.input[1].type.tensorType.elemType = 3    // int8
+        model.graph.input[2].type.tensorType.elemType = 2
+        let out = try M.run(model, ["u": HostTensor([Int32(0xF1), 3, 255]), "s": HostTensor([Int32(-8), -1, 100]), "k": HostTensor([Int32(4), 1, 9])])
+        XCTAssertEqual(try out[0].scalars(as: Int32.self), [0x10, 6, 0])
+        XCTAssertEqual(try out[1].scalars(as: Int32.self), [0x0E, 252, 0])
+        XCTAssertEqual(try out[2].scalars(as: Int32.self), [-1, -1, 0])
+    }
+
     /// LRN over a window of 3 channels, clipped at the edges: x / (1 + Σx²).
     func testLRN() throws {
         let model = M.model([M.node("LRN", ["x"], ["y"], [M.int("size", 3), M.float("alpha", 3), M.float("beta", 1), M.float("bias", 1)])],

@@ -99,6 +99,7 @@ enum Ref {
         case .floor: return x.rounded(.down)
         case .ceil: return x.rounded(.up)
         case .round: return x.rounded(.toNearestOrEven)
+        case .bitwiseNot: return Double(~Int64(x))
         case .logicalNot: return x != 0 ? 0 : 1
         case .narrow(let f):
             // Swift's own Float16 conversion for float16; other formats are checked in NarrowFormatTests.
@@ -123,6 +124,17 @@ enum Ref {
         case .greaterEqual: return a >= b ? 1 : 0
         case .logicalAnd: return a != 0 && b != 0 ? 1 : 0
         case .logicalOr: return a != 0 || b != 0 ? 1 : 0
+        case .bitwiseAnd: return Double(Int64(a) & Int64(b))
+        case .bitwiseOr: return Double(Int64(a) | Int64(b))
+        case .bitwiseXor: return Double(Int64(a) ^ Int64(b))
+        case .shiftLeft, .shiftRight:
+            // Logical shifts of the dtype's two's-complement bits; counts outside the width give 0.
+            let width = dt == .int32 ? 32 : 64
+            guard b >= 0, Int(b) < width else { return 0 }
+            let bits = dt == .int32 ? UInt64(UInt32(truncatingIfNeeded: Int64(a))) : UInt64(bitPattern: Int64(a))
+            let mask: UInt64 = width == 64 ? ~0 : (1 << 32) - 1
+            let r = (f == .shiftLeft ? bits << UInt64(b) : bits >> UInt64(b)) & mask
+            return dt == .int32 ? Double(Int32(truncatingIfNeeded: r)) : Double(Int64(bitPattern: r))
         }
     }
 

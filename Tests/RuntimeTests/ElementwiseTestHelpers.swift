@@ -101,10 +101,11 @@ enum EWRef {
         case .round: return Glibc.nearbyint(x)
         case .logicalNot: return x == 0 ? 1 : 0
         case .narrow: return .nan  // checked against ml_dtypes' bits in NarrowFormatTests
+        case .bitwiseNot: return Double(~Int64(x))
         }
     }
 
-    static func binary(_ f: BinaryFunction, _ a: Double, _ b: Double, integer: Bool) -> Double {
+    static func binary(_ f: BinaryFunction, _ a: Double, _ b: Double, integer: Bool, width: Int = 64) -> Double {
         switch f {
         case .add: return a + b
         case .sub: return a - b
@@ -123,6 +124,17 @@ enum EWRef {
         case .greaterEqual: return a >= b ? 1 : 0
         case .logicalAnd: return a != 0 && b != 0 ? 1 : 0
         case .logicalOr: return a != 0 || b != 0 ? 1 : 0
+        case .bitwiseAnd: return Double(Int64(a) & Int64(b))
+        case .bitwiseOr: return Double(Int64(a) | Int64(b))
+        case .bitwiseXor: return Double(Int64(a) ^ Int64(b))
+        case .shiftLeft, .shiftRight:
+            // Logical shifts of the `width`-bit two's-complement pattern; other counts give 0.
+            guard b >= 0, b < Double(width) else { return 0 }
+            let mask: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
+            let bits = UInt64(bitPattern: Int64(a)) & mask
+            let r = (f == .shiftLeft ? bits << UInt64(b) : bits >> UInt64(b)) & mask
+            let signBit: UInt64 = 1 << UInt64(width - 1)
+            return r & signBit != 0 ? Double(Int64(bitPattern: r | ~mask)) : Double(r)
         }
     }
 

@@ -36,7 +36,7 @@ GlobalAveragePool GlobalMaxPool BatchNormalization InstanceNormalization LayerNo
 OneHot Reshape Flatten Transpose Squeeze Unsqueeze Concat Split Slice Gather Expand Tile Pad Shape Size ConstantOfShape Range
 ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceLogSumExp ReduceSumSquare ReduceL1 ReduceL2 ReduceLogSum
 ArgMax ArgMin OneHot Sinh Cosh Asinh Acosh Atanh Swish Shrink Trilu CumSum DepthToSpace SpaceToDepth EyeLike
-MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization GatherElements Loop If QuantizeLinear DequantizeLinear ConvTranspose Resize Upsample RNN GRU LSTM NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss Attention RotaryEmbedding CenterCropPad TopK Einsum GatherND ScatterND ScatterElements Scatter HannWindow HammingWindow BlackmanWindow LpPool CumProd LRN AffineGrid GridSample
+MeanVarianceNormalization LpNormalization GroupNormalization RMSNormalization GatherElements Loop If QuantizeLinear DequantizeLinear ConvTranspose Resize Upsample RNN GRU LSTM NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss Attention RotaryEmbedding CenterCropPad TopK Einsum GatherND ScatterND ScatterElements Scatter HannWindow HammingWindow BlackmanWindow LpPool CumProd LRN AffineGrid GridSample BitwiseAnd BitwiseOr BitwiseXor BitwiseNot BitShift
 """.split())
 
 # Element types SymGraph reads (float, double, int32, int64, bool, and the narrow types it widens).

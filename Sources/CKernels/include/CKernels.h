@@ -16,13 +16,14 @@ enum {
     SG_NEG = 0, SG_ABS, SG_SIGN, SG_EXP, SG_LOG, SG_LOG1P, SG_EXPM1, SG_SQRT, SG_RSQRT, SG_SQUARE,
     SG_RECIP, SG_SIN, SG_COS, SG_TANH, SG_SIGMOID, SG_RELU, SG_LEAKY_RELU, SG_ELU, SG_SOFTPLUS,
     SG_ERF, SG_GELU, SG_FLOOR, SG_CEIL, SG_ROUND, SG_NOT,
-    SG_NARROW /* param: a narrow format code (SG_NF_*, plus flags) */
+    SG_NARROW, /* param: a narrow format code (SG_NF_*, plus flags) */
+    SG_BNOT
 };
 
 /* binary function codes */
 enum {
     SG_ADD = 0, SG_SUB, SG_MUL, SG_DIV, SG_POW, SG_MAX, SG_MIN, SG_EQ, SG_NE, SG_LT, SG_LE, SG_GT, SG_GE,
-    SG_AND, SG_OR
+    SG_AND, SG_OR, SG_BAND, SG_BOR, SG_BXOR, SG_SHL, SG_SHR
 };
 
 /* step kinds of a fused program */

@@ -47,6 +47,8 @@ extension Autodiff {
             return c.each { _ in .nonDifferentiable("\(f.name) is piecewise constant (no gradient)") }
         case .logicalNot:
             return c.each { _ in .nonDifferentiable("logicalNot works on booleans") }
+        case .bitwiseNot:
+            return c.each { _ in .nonDifferentiable("bitwiseNot works on integers") }
         }
         return [.gradient(r)]
     }
@@ -79,6 +81,8 @@ extension Autodiff {
             return c.each { _ in .nonDifferentiable("comparisons give booleans (no gradient)") }
         case .logicalAnd, .logicalOr:
             return c.each { _ in .nonDifferentiable("logical ops work on booleans") }
+        case .bitwiseAnd, .bitwiseOr, .bitwiseXor, .shiftLeft, .shiftRight:
+            return c.each { _ in .nonDifferentiable("bitwise ops work on integers") }
         }
     }
 

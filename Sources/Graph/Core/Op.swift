@@ -14,6 +14,8 @@ public enum UnaryFunction: Hashable, Sendable {
     case round
     /// Logical negation of a bool tensor.
     case logicalNot
+    /// Bitwise complement of an integer tensor.
+    case bitwiseNot
     /// The value a cast to a narrower storage type and back gives: floats rounded to a narrow
     /// float format, integers wrapped to a narrow integer type (see ``NarrowFormat``).
     case narrow(NarrowFormat)
@@ -56,6 +58,7 @@ public enum UnaryFunction: Hashable, Sendable {
         case .ceil: return "ceil"
         case .round: return "round"
         case .logicalNot: return "logicalNot"
+        case .bitwiseNot: return "bitwiseNot"
         case .narrow: return "narrow"
         }
     }
@@ -63,7 +66,7 @@ public enum UnaryFunction: Hashable, Sendable {
     /// Functions whose derivative is zero almost everywhere or undefined (no gradient flows).
     public var isDifferentiable: Bool {
         switch self {
-        case .sign, .floor, .ceil, .round, .logicalNot: return false
+        case .sign, .floor, .ceil, .round, .logicalNot, .bitwiseNot: return false
         case .narrow(let f): return f.kind.isFloatingPoint
         default: return true
         }
@@ -75,6 +78,18 @@ public enum BinaryFunction: String, Hashable, Sendable, CaseIterable {
     case add, sub, mul, div, pow, maximum, minimum
     case equal, notEqual, less, lessEqual, greater, greaterEqual
     case logicalAnd, logicalOr
+    /// Bitwise operations on the two's-complement bits of integers. Shifts move the bits of the
+    /// first operand by the second (left: wrapping; right: logical, zeros shifted in); a count
+    /// outside 0 ..< the dtype's width gives 0.
+    case bitwiseAnd, bitwiseOr, bitwiseXor, shiftLeft, shiftRight
+
+    /// Bitwise operations (integers only).
+    public var isBitwise: Bool {
+        switch self {
+        case .bitwiseAnd, .bitwiseOr, .bitwiseXor, .shiftLeft, .shiftRight: return true
+        default: return false
+        }
+    }
 
     /// Comparisons give `bool`.
     public var isComparison: Bool {
@@ -88,7 +103,7 @@ public enum BinaryFunction: String, Hashable, Sendable, CaseIterable {
     /// Whether `f(a, b) == f(b, a)`.
     public var isCommutative: Bool {
         switch self {
-        case .add, .mul, .maximum, .minimum, .equal, .notEqual, .logicalAnd, .logicalOr: return true
+        case .add, .mul, .maximum, .minimum, .equal, .notEqual, .logicalAnd, .logicalOr, .bitwiseAnd, .bitwiseOr, .bitwiseXor: return true
         default: return false
         }
     }

@@ -6,6 +6,8 @@ extension Inference {
         case .logicalNot:
             guard x.0 == .bool else { throw fail("logicalNot needs bool, got \(x.0)", .bool, x.1) }
             return TypeInfo(.bool, x.1)
+        case .bitwiseNot:
+            guard x.0.isInteger else { throw fail("bitwiseNot needs an integer input, got \(x.0)", x.0, x.1) }
         case .narrow(let format):
             if format.kind.isFloatingPoint {
                 guard x.0.isFloatingPoint else { throw fail("narrow to \(format.kind) needs a floating-point input, got \(x.0)", x.0, x.1) }
@@ -48,6 +50,7 @@ extension Inference {
         }
         guard a.0.isNumeric else { throw fail("\(f) needs numbers, got \(a.0)", a.0, shape) }
         if f == .pow, !a.0.isFloatingPoint { throw fail("pow needs floating-point inputs, got \(a.0)", a.0, shape) }
+        if f.isBitwise, !a.0.isInteger { throw fail("\(f) needs integer inputs, got \(a.0)", a.0, shape) }
         return TypeInfo(a.0, shape)
     }
 
@@ -150,6 +153,14 @@ public func floor(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Ten
 public func ceil(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.ceil, file: file, line: line) }
 /// Rounds half to even.
 public func round(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.round, file: file, line: line) }
+
+/// Bitwise and, or, xor of integers; `shiftLeft`/`shiftRight` move `a`'s bits by `b` (logical).
+public func bitwiseAnd(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseAnd, b, file: file, line: line) }
+public func bitwiseOr(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseOr, b, file: file, line: line) }
+public func bitwiseXor(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseXor, b, file: file, line: line) }
+public func shiftLeft(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.shiftLeft, b, file: file, line: line) }
+public func shiftRight(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.shiftRight, b, file: file, line: line) }
+public func bitwiseNot(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.bitwiseNot, file: file, line: line) }
 
 extension Tensor {
     /// The value a cast to the narrow storage type `format` and back gives (floats rounded,

@@ -251,6 +251,7 @@ enum CCodes {
         case .round: return (23, 0)
         case .logicalNot: return (24, 0)
         case .narrow(let f): return (25, Double(f.code))
+        case .bitwiseNot: return (26, 0)
         }
     }
 
@@ -271,6 +272,11 @@ enum CCodes {
         case .greaterEqual: return 12
         case .logicalAnd: return 13
         case .logicalOr: return 14
+        case .bitwiseAnd: return 15
+        case .bitwiseOr: return 16
+        case .bitwiseXor: return 17
+        case .shiftLeft: return 18
+        case .shiftRight: return 19
         }
     }
 }

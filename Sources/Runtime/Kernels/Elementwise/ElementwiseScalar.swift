@@ -99,6 +99,7 @@ enum ElementScalar {
             case .square: r = n &* n
             case .relu: r = n > 0 ? n : 0
             case .narrow(let format): r = sg_narrow_wrap(format.code, n)
+            case .bitwiseNot: r = ~n
             default: r = n
             }
             return convert(.i(r), to: dtype)
@@ -136,10 +137,23 @@ enum ElementScalar {
         case .round: return rint(x)
         case .logicalNot: return x == 0 ? 1 : 0
         case .narrow(let format): return sg_narrow_round(format.code, x)
+        case .bitwiseNot: return .nan  // integers only
         }
     }
 
     /// `f(a, b)` for values of input dtype `dtype`; comparisons and logic give `.b`.
+    /// A logical shift of the dtype's bits; counts outside 0 ..< width give 0.
+    static func shift(_ x: Int64, _ y: Int64, left: Bool, _ dtype: DType) -> Int64 {
+        let width: Int64 = dtype == .int32 ? 32 : 64
+        guard y >= 0, y < width else { return 0 }
+        if dtype == .int32 {
+            let u = UInt32(truncatingIfNeeded: x)
+            return Int64(Int32(bitPattern: left ? u << UInt32(y) : u >> UInt32(y)))
+        }
+        let u = UInt64(bitPattern: x)
+        return Int64(bitPattern: left ? u << UInt64(y) : u >> UInt64(y))
+    }
+
     static func binary(_ f: BinaryFunction, _ a: ElementValue, _ b: ElementValue, _ dtype: DType) -> ElementValue {
         switch (a, b) {
         case (.f(let x), .f(let y)):
@@ -161,6 +175,7 @@ enum ElementScalar {
             case .greaterEqual: return .b(x >= y)
             case .logicalAnd: return .b(x != 0 && y != 0)
             case .logicalOr: return .b(x != 0 || y != 0)
+            case .bitwiseAnd, .bitwiseOr, .bitwiseXor, .shiftLeft, .shiftRight: return .f(.nan)  // integers only
             }
         case (.i(let x), .i(let y)):
             switch f {
@@ -179,6 +194,10 @@ enum ElementScalar {
             case .greaterEqual: return .b(x >= y)
             case .logicalAnd: return .b(x != 0 && y != 0)
             case .logicalOr: return .b(x != 0 || y != 0)
+            case .bitwiseAnd: return convert(.i(x & y), to: dtype)
+            case .bitwiseOr: return convert(.i(x | y), to: dtype)
+            case .bitwiseXor: return convert(.i(x ^ y), to: dtype)
+            case .shiftLeft, .shiftRight: return .i(shift(x, y, left: f == .shiftLeft, dtype))
             }
         default:
             let x = a.double != 0, y = b.double != 0
@@ -193,6 +212,10 @@ enum ElementScalar {
             case .greaterEqual: return .b(x || !y)
             case .sub: return .b(x != y)
             case .div, .pow: return .b(x)
+            case .bitwiseAnd: return .b(x && y)
+            case .bitwiseOr: return .b(x || y)
+            case .bitwiseXor: return .b(x != y)
+            case .shiftLeft, .shiftRight: return .b(x && !y)
             }
         }
     }
