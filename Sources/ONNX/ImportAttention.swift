@@ -30,10 +30,16 @@ extension NodeContext {
         let root = scalar(scale.squareRoot(), dtype)
         // KV cache.
         var presentK = k, presentV = v
-        let past = try optInput(4)
-        if let pk = past { presentK = concat([pk, k], axis: 2) }
-        if let pv = try optInput(5) { presentV = concat([pv, v], axis: 2) }
-        guard (past == nil) == !has(5) else { throw fail("past_key and past_value go together") }
+        let past = try optInput(4), pastV = try optInput(5)
+        guard (past == nil) == (pastV == nil) else { throw fail("past_key and past_value go together") }
+        if let pk = past, let pv = pastV {
+            guard pk.rank == 4, pv.rank == 4 else { throw fail("past_key and past_value must have rank 4, got \(pk.shape) and \(pv.shape)") }
+            presentK = concat([pk, k], axis: 2)
+            presentV = concat([pv, v], axis: 2)
+        }
+        guard q.rank == 4, presentK.rank == 4, presentV.rank == 4 else {
+            throw fail("Q, K, V (with the cache) must be [batch, heads, sequence, size], got \(q.shape), \(presentK.shape), \(presentV.shape)")
+        }
         guard let qLen = q.shape.dims[2], let kvLen = presentK.shape.dims[2] else {
             throw fail("needs known sequence lengths, got Q \(q.shape) and K \(presentK.shape)")
         }

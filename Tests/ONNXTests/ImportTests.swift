@@ -400,6 +400,15 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try out[2].scalars(as: Int32.self), [-1, -1, 0])
     }
 
+    /// A cache of the wrong rank is an error naming the node (the fuzzer found it crashing).
+    func testAttentionRejectsAMisshapenCache() throws {
+        let model = M.model([M.node("Attention", ["q", "q", "q", "", "pk", "pk"], ["y"], name: "attn")],
+                            inputs: [M.value("q", [1, 2, 3, 4]), M.value("pk", [2, 4])], outputs: ["y"], opset: 23)
+        XCTAssertThrowsError(try ONNXImporter.importModel(model)) { e in
+            XCTAssertTrue("\(e)".contains("attn") && "\(e)".contains("past_key and past_value must have rank 4"), "\(e)")
+        }
+    }
+
     /// LRN over a window of 3 channels, clipped at the edges: x / (1 + Σx²).
     func testLRN() throws {
         let model = M.model([M.node("LRN", ["x"], ["y"], [M.int("size", 3), M.float("alpha", 3), M.float("beta", 1), M.float("bias", 1)])],
