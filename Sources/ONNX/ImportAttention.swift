@@ -120,7 +120,7 @@ extension NodeContext {
         if mode == 3 { qkOut = probs }
         var y = probs.matmul(vv)                                                         // [b, h, q, dv]
         if rank3 {
-            guard let h = y.shape.dims[1], let dv = y.shape.dims[3] else { throw fail("needs known heads and value size") }
+            guard y.rank == 4, let h = y.shape.dims[1], let dv = y.shape.dims[3] else { throw fail("needs known heads and value size, got \(y.shape)") }
             y = y.transposed([0, 2, 1, 3]).reshaped([-1, qLen, h * dv])
         }
         return [try checkResult(y), presentK, presentV, qkOut]

@@ -109,7 +109,7 @@ extension NodeContext {
                 guard let v = outs[0].1 else { throw fail("the condition the body computes must be known at import time \(why)") }
                 cond = try bool(v, "the body's condition")
             }
-            carried = Array(outs[1...carriedCount])
+            carried = Array(outs[1..<(1 + carriedCount)])
             for k in 0..<scanCount { scans[k].append(outs[1 + carriedCount + k].0) }
             i += 1
         }

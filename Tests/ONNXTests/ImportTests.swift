@@ -185,6 +185,15 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try M.run(model, ["x": x, "c": HostTensor(scalar: false)])[0].floats, [-1, 3])
     }
 
+    /// A Loop with no carried values, only a scan output (the iteration numbers).
+    func testLoopWithOnlyAScanOutput() throws {
+        let body = M.subgraph([M.node("Identity", ["cond_in"], ["cond_out"]), M.node("Identity", ["i"], ["s"])],
+                              inputs: [M.value("i", .int64, []), M.value("cond_in", .bool, [])], outputs: ["cond_out", "s"])
+        let model = M.model([M.node("Loop", ["m", ""], ["scan"], [M.graph("body", body)])], inputs: [], outputs: ["scan"],
+                            initializers: [("m", HostTensor(scalar: Int64(3)))])
+        XCTAssertEqual(try M.run(model, [:])[0].scalars(as: Int64.self), [0, 1, 2])
+    }
+
     /// If with a known condition inlines one branch; with a run-time condition it selects.
     func testIfInlinesOrSelects() throws {
         let thenB = M.subgraph([M.node("Mul", ["x", "x"], ["t"])], inputs: [], outputs: ["t"])
