@@ -122,6 +122,10 @@ extension NodeContext {
                 guard let cl = clip else { return t }
                 return minimum(maximum(t, scalar(-cl, t.dtype)), scalar(cl, t.dtype))
             }
+            // Per-direction pieces the steps share: GRU's recurrent blocks and reset bias, the flags.
+            let inputForget = try int("input_forget", 0) != 0, linearBeforeReset = try int("linear_before_reset", 0) != 0
+            let blocks = op == "GRU" ? rd.split(count: 3, axis: 0) : []   // z, r, h rows of R
+            let rbh = op == "GRU" ? br.map { sliceAxis($0, axis: 0, begin: 2 * hidden, end: 3 * hidden) } : nil
             for step in 0..<seq {
                 let t = reverse ? seq - 1 - step : step
                 let xt = sliceAxis(xw, axis: 0, begin: t, end: t + 1).squeezed(axes: [0])   // [batch, G·h]
@@ -131,7 +135,7 @@ extension NodeContext {
                     var iPre = parts[0], fPre = parts[2]
                     if let p = peep { iPre = iPre + p[0] * c; fPre = fPre + p[2] * c }
                     let i = acts[0](clipped(iPre))
-                    let f = try int("input_forget", 0) != 0 ? (1 - i) : acts[0](clipped(fPre))
+                    let f = inputForget ? (1 - i) : acts[0](clipped(fPre))
                     let cand = acts[1](clipped(parts[3]))
                     c = f * c + i * cand
                     var oPre = parts[1]
@@ -139,20 +143,17 @@ extension NodeContext {
                     h = acts[0](clipped(oPre)) * acts[2](c)
                 case "GRU":
                     let xs = xt.split(count: 3, axis: 1)   // z, r, h (input part, with Wb and Rb for z and r)
-                    let rz = sliceAxis(rd, axis: 0, begin: 0, end: hidden), rr = sliceAxis(rd, axis: 0, begin: hidden, end: 2 * hidden)
-                    let rh = sliceAxis(rd, axis: 0, begin: 2 * hidden, end: 3 * hidden)
-                    let z = acts[0](clipped(xs[0] + h.matmul(rz, transposeB: true)))
-                    let rg = acts[0](clipped(xs[1] + h.matmul(rr, transposeB: true)))
+                    let z = acts[0](clipped(xs[0] + h.matmul(blocks[0], transposeB: true)))
+                    let rg = acts[0](clipped(xs[1] + h.matmul(blocks[1], transposeB: true)))
                     // xt's h part holds x·Whᵀ + Wbh + Rbh; Rbh sits inside the reset product for linear_before_reset.
-                    let rbh = br.map { sliceAxis($0, axis: 0, begin: 2 * hidden, end: 3 * hidden) }
                     let cand: Tensor
-                    if try int("linear_before_reset", 0) != 0 {
-                        let inner = h.matmul(rh, transposeB: true)
+                    if linearBeforeReset {
+                        let inner = h.matmul(blocks[2], transposeB: true)
                         let withBias = rbh.map { inner + $0 } ?? inner
                         let xh = rbh.map { xs[2] - $0 } ?? xs[2]
                         cand = acts[1](clipped(xh + rg * withBias))
                     } else {
-                        cand = acts[1](clipped(xs[2] + (rg * h).matmul(rh, transposeB: true)))
+                        cand = acts[1](clipped(xs[2] + (rg * h).matmul(blocks[2], transposeB: true)))
                     }
                     h = (1 - z) * cand + z * h
                 default:

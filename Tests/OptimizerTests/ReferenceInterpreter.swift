@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Optimizer
 
 /// An independent Float64 reference: scalar loops over row-major arrays, float32 results
@@ -128,13 +129,7 @@ enum Ref {
         case .bitwiseOr: return Double(Int64(a) | Int64(b))
         case .bitwiseXor: return Double(Int64(a) ^ Int64(b))
         case .shiftLeft, .shiftRight:
-            // Logical shifts of the dtype's two's-complement bits; counts outside the width give 0.
-            let width = dt == .int32 ? 32 : 64
-            guard b >= 0, Int(b) < width else { return 0 }
-            let bits = dt == .int32 ? UInt64(UInt32(truncatingIfNeeded: Int64(a))) : UInt64(bitPattern: Int64(a))
-            let mask: UInt64 = width == 64 ? ~0 : (1 << 32) - 1
-            let r = (f == .shiftLeft ? bits << UInt64(b) : bits >> UInt64(b)) & mask
-            return dt == .int32 ? Double(Int32(truncatingIfNeeded: r)) : Double(Int64(bitPattern: r))
+            return Double(ReferenceBits.shift(Int64(a), Int64(b), left: f == .shiftLeft, width: dt == .int32 ? 32 : 64))
         }
     }
 

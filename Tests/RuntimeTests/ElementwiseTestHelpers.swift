@@ -1,6 +1,7 @@
 // Float64 references and buffers for the elementwise kernel tests (independent of the
 // implementation: plain Double math from Glibc).
 import XCTest
+import TestSupport
 @testable import Runtime
 #if canImport(Glibc)
 import Glibc
@@ -127,14 +128,7 @@ enum EWRef {
         case .bitwiseAnd: return Double(Int64(a) & Int64(b))
         case .bitwiseOr: return Double(Int64(a) | Int64(b))
         case .bitwiseXor: return Double(Int64(a) ^ Int64(b))
-        case .shiftLeft, .shiftRight:
-            // Logical shifts of the `width`-bit two's-complement pattern; other counts give 0.
-            guard b >= 0, b < Double(width) else { return 0 }
-            let mask: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
-            let bits = UInt64(bitPattern: Int64(a)) & mask
-            let r = (f == .shiftLeft ? bits << UInt64(b) : bits >> UInt64(b)) & mask
-            let signBit: UInt64 = 1 << UInt64(width - 1)
-            return r & signBit != 0 ? Double(Int64(bitPattern: r | ~mask)) : Double(r)
+        case .shiftLeft, .shiftRight: return Double(ReferenceBits.shift(Int64(a), Int64(b), left: f == .shiftLeft, width: width))
         }
     }
 

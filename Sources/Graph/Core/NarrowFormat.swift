@@ -31,6 +31,7 @@ public struct NarrowFormat: Hashable, Sendable, CustomStringConvertible {
     /// How float8 E8M0 (a power of two) rounds: up (the default, as ONNX), to nearest, or down.
     public enum Rounding: Int32, Hashable, Sendable { case up = 0, nearest = 64, down = 128 }
 
+    /// The narrow type.
     public var kind: Kind
     /// Overflow (and infinity) becomes the largest finite value instead of infinity or NaN
     /// (the float8 formats and E8M0; float4E2M1, which has neither, always saturates).
@@ -38,20 +39,26 @@ public struct NarrowFormat: Hashable, Sendable, CustomStringConvertible {
     /// E8M0 only.
     public var rounding: Rounding
 
+    /// A format of `kind`; `saturate` and `rounding` matter for the float8 formats (and E8M0) only.
     public init(_ kind: Kind, saturate: Bool = true, rounding: Rounding = .up) {
         self.kind = kind
         self.saturate = saturate
         self.rounding = rounding
     }
 
+    /// IEEE half precision (overflow to infinity).
     public static let float16 = NarrowFormat(.float16, saturate: false)
+    /// bfloat16 (overflow to infinity).
     public static let bfloat16 = NarrowFormat(.bfloat16, saturate: false)
+    /// float8 E4M3FN, saturating (overflow to ±448).
     public static let float8E4M3FN = NarrowFormat(.float8E4M3FN)
+    /// float8 E5M2, saturating (overflow to ±57344).
     public static let float8E5M2 = NarrowFormat(.float8E5M2)
 
     /// The code passed to the C kernels (kind plus flags).
     public var code: Int32 { kind.rawValue | (saturate ? 32 : 0) | (kind == .float8E8M0 ? rounding.rawValue : 0) }
 
+    /// The kind, with the non-default options.
     public var description: String {
         var s = "\(kind)"
         if kind.isFloatingPoint, kind != .float16, kind != .bfloat16, kind != .float4E2M1, !saturate { s += ", no saturation" }

@@ -154,12 +154,17 @@ public func ceil(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tens
 /// Rounds half to even.
 public func round(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.round, file: file, line: line) }
 
-/// Bitwise and, or, xor of integers; `shiftLeft`/`shiftRight` move `a`'s bits by `b` (logical).
+/// Bitwise and of two integer tensors (broadcast).
 public func bitwiseAnd(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseAnd, b, file: file, line: line) }
+/// Bitwise or of two integer tensors (broadcast).
 public func bitwiseOr(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseOr, b, file: file, line: line) }
+/// Bitwise exclusive or of two integer tensors (broadcast).
 public func bitwiseXor(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.bitwiseXor, b, file: file, line: line) }
+/// `a`'s bits moved left by `b` (wrapping); a count outside 0 ..< the dtype's width gives 0.
 public func shiftLeft(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.shiftLeft, b, file: file, line: line) }
+/// `a`'s bits moved right by `b`, zeros shifted in (logical); a count outside 0 ..< width gives 0.
 public func shiftRight(_ a: Tensor, _ b: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { a.apply(.shiftRight, b, file: file, line: line) }
+/// The bitwise complement of an integer tensor.
 public func bitwiseNot(_ x: Tensor, file: String = #fileID, line: Int = #line) -> Tensor { x.map(.bitwiseNot, file: file, line: line) }
 
 extension Tensor {
